@@ -1,0 +1,5 @@
+module github.com/sessionkit/sessionkit
+
+go 1.22
+
+require github.com/gorilla/securecookie v1.1.2
