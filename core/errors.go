@@ -3,6 +3,8 @@ package core
 import (
 	"errors"
 	"fmt"
+
+	"github.com/sessionkit/sessionkit/internal/errs"
 )
 
 // Sentinel errors. Every error the package returns wraps one of them, so
@@ -18,7 +20,7 @@ var (
 	ErrLockTimeout = errors.New("core: session lock not acquired")
 	// ErrLockLost reports that a lock expired while its holder still worked:
 	// the holder's write was refused so it cannot overwrite newer data.
-	ErrLockLost = errors.New("core: session lock lost")
+	ErrLockLost = errs.LockLost
 	// ErrTooLarge reports session data above Config.MaxDataSize; nothing
 	// was written.
 	ErrTooLarge = errors.New("core: session data too large")

@@ -77,9 +77,11 @@ type Locker interface {
 // reads and writes through it, which lets a store fold the lock into the
 // same round trip as the data and refuse the write of a holder whose lock
 // expired (ErrLockLost) instead of applying it.
-type Lock interface {
-	// Unlock releases the lock. Releasing a lock that was already lost or
-	// released is not an error.
+//
+// Lock is an alias of an unnamed interface so that a store can satisfy
+// Locker without importing this package. Unlock releases the lock;
+// releasing a lock that was already lost or released is not an error.
+type Lock = interface {
 	Unlock(ctx context.Context) error
 }
 
