@@ -19,6 +19,7 @@ const (
 	CanClose                            // io.Closer
 	CanLock                             // Locker
 	CanIndexUser                        // UserIndex
+	CanSwap                             // Swapper
 )
 
 // CapabilityReporter is implemented by stores whose methods exist but may be
@@ -54,6 +55,9 @@ func Capabilities(s Store) Capability {
 	}
 	if _, ok := s.(UserIndex); ok {
 		c |= CanIndexUser
+	}
+	if _, ok := s.(Swapper); ok {
+		c |= CanSwap
 	}
 	if r, ok := s.(CapabilityReporter); ok {
 		c &= r.Capabilities()

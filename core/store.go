@@ -8,7 +8,7 @@ import (
 // Store is the save-handler contract: PHP's read, write and destroy callbacks.
 // It is all a store must implement; every other PHP callback is an optional
 // capability (Toucher, Exister, IDCreator, Collector, Opener, io.Closer,
-// Locker, UserIndex) that the Manager discovers by type assertion, the way
+// Locker, Swapper, UserIndex) that the Manager discovers by type assertion, the way
 // net/http discovers http.Flusher, and falls back from when it is absent.
 //
 // IDs handed to a store have already passed the Manager's signature and
@@ -96,6 +96,21 @@ type LockedReader interface {
 // The Manager prefers it to Store.Write while the lock is held.
 type LockedWriter interface {
 	Write(ctx context.Context, data []byte, expiry time.Time) error
+}
+
+// Swapper is an atomic compare-and-swap on one record, the primitive behind
+// sessionkit's guarantees without locking:
+//   - Swap(ctx, id, old, new, expiry) with old != nil writes new only if the
+//     live record's bytes equal old; ok=false when it changed or vanished, so
+//     a request that commits after a concurrent logout cannot bring the
+//     session back ("destroy wins") and a concurrent change is detected
+//     instead of overwritten (the Manager re-reads, merges and retries).
+//   - old == nil writes new only if no live record exists (create-if-absent).
+//
+// Without it the Manager falls back to Write, with the weaker guarantees of
+// every other Go session library (last write wins).
+type Swapper interface {
+	Swap(ctx context.Context, id string, old, new []byte, expiry time.Time) (ok bool, err error)
 }
 
 // UserIndex lets a store answer "which sessions does this user have" so that
