@@ -1,0 +1,168 @@
+package core
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+)
+
+// Handler is the net/http middleware: it attaches the request's Session to
+// the request context (FromContext), runs next, and commits the session
+// before the first byte of the response — the token headers and the store
+// write happen on the first WriteHeader, Write or Flush — and once more
+// after next returns, for changes made while the body was being written.
+//
+// A session that failed (store down, lock timeout, data too large) turns
+// into the ErrorHandler's response (503 by default) instead of next's; with
+// Config.EagerLoad a failing load stops the request before next runs.
+// Flusher, Hijacker, io.ReaderFrom and http.ResponseController keep working.
+func (m *Manager) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Load(r.Context(), r.Header)
+		defer m.Release(s)
+		if m.cfg.EagerLoad && s.Err() != nil {
+			m.fail(w, r, s.Err())
+			return
+		}
+		sw := &sessionWriter{ResponseWriter: w, m: m, s: s, r: r}
+		next.ServeHTTP(sw, r.WithContext(NewContext(r.Context(), s)))
+		sw.finish()
+	})
+}
+
+// ErrorStatus is the HTTP status the default error handler gives err: 503
+// for store and lock failures, 409 for a conflicting concurrent update, 413
+// for oversized data, 500 for the rest. Adapters use it too.
+func ErrorStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrStore), errors.Is(err, ErrLockTimeout), errors.Is(err, ErrLockLost):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
+
+// fail answers r with the error handler.
+func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if m.cfg.ErrorHandler != nil {
+		m.cfg.ErrorHandler(w, r, err)
+		return
+	}
+	status := ErrorStatus(err)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, http.StatusText(status), status)
+}
+
+// sessionWriter commits the session before the response's first byte.
+type sessionWriter struct {
+	http.ResponseWriter
+	m       *Manager
+	s       *Session
+	r       *http.Request
+	started bool // the first commit ran and headers went out
+	failed  bool // the error response replaced the handler's
+}
+
+// errResponseReplaced is what writes of a handler get once its response was
+// replaced by the error handler's.
+var errResponseReplaced = errors.New("core: response replaced by the session error handler")
+
+// before runs the first commit; it reports whether the handler's response
+// may go on.
+func (w *sessionWriter) before() bool {
+	if w.failed {
+		return false
+	}
+	if w.started {
+		return true
+	}
+	w.started = true
+	if err := w.m.Commit(w.r.Context(), w.s, w.ResponseWriter.Header()); err != nil {
+		w.failed = true
+		w.m.logCommit(w.r, err)
+		w.m.fail(w.ResponseWriter, w.r, err)
+		return false
+	}
+	return true
+}
+
+func (w *sessionWriter) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code) // informational: headers not final yet
+		return
+	}
+	if w.before() {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (w *sessionWriter) Write(b []byte) (int, error) {
+	if !w.before() {
+		return 0, errResponseReplaced
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher.
+func (w *sessionWriter) Flush() {
+	if !w.before() {
+		return
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Hijack implements http.Hijacker; the session is committed first.
+func (w *sessionWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.before() {
+		return nil, nil, errResponseReplaced
+	}
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, http.ErrNotSupported
+	}
+	return h.Hijack()
+}
+
+// ReadFrom keeps sendfile and friends available.
+func (w *sessionWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !w.before() {
+		return 0, errResponseReplaced
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(w.ResponseWriter, src)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *sessionWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// finish commits after the handler: either the first commit (the handler
+// wrote nothing) or the changes made after the first byte.
+func (w *sessionWriter) finish() {
+	if w.failed {
+		return
+	}
+	if !w.started {
+		// The handler wrote nothing: commit now; net/http then sends the
+		// headers set here with its implicit 200.
+		w.before()
+		return
+	}
+	if err := w.m.Commit(w.r.Context(), w.s, nil); err != nil {
+		w.m.logCommit(w.r, err)
+	}
+}
+
+func (m *Manager) logCommit(r *http.Request, err error) {
+	m.log.LogAttrs(r.Context(), slog.LevelError, "sessionkit: session commit failed",
+		slog.String("path", r.URL.Path), slog.Any("error", err))
+}

@@ -1,0 +1,217 @@
+package core
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/securecookie"
+)
+
+// RequestHeader is what the Manager reads from a request: http.Header
+// implements it, and so does a two-line wrapper in any framework.
+type RequestHeader interface {
+	Values(key string) []string
+}
+
+// ResponseHeader is what the Manager writes to a response: http.Header
+// implements it.
+type ResponseHeader interface {
+	Add(key, value string)
+	Set(key, value string)
+}
+
+// tokens turns IDs into the signed tokens clients carry and back.
+type tokens struct {
+	transport Transport
+	name      string // cookie or header name
+	cookie    CookieConfig
+	codecs    []securecookie.Codec
+	logSalt   []byte
+}
+
+func newTokens(cfg *Config) (*tokens, error) {
+	t := &tokens{transport: cfg.Transport, cookie: cfg.Cookie, name: cfg.Cookie.Name}
+	if t.transport == TransportHeader {
+		t.name = cfg.HeaderName
+	}
+	keys := cfg.Keys
+	if len(keys) == 0 {
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return nil, errorf(ErrRNG, "signing key: %v", err)
+		}
+		keys = [][]byte{k}
+	}
+	// Tokens are re-issued only when the ID changes, so the signature's own
+	// age limit must cover the longest session; the server-side record
+	// enforces the real timeouts.
+	maxAge := int(max(cfg.AbsoluteTimeout, cfg.RememberAbsoluteTimeout)/time.Second) + 60
+	for _, k := range keys {
+		sc := securecookie.New(k, nil)
+		sc.SetSerializer(securecookie.NopEncoder{})
+		sc.MaxAge(maxAge)
+		sc.MaxLength(4096)
+		t.codecs = append(t.codecs, sc)
+	}
+	t.logSalt = make([]byte, 16)
+	if _, err := rand.Read(t.logSalt); err != nil {
+		return nil, errorf(ErrRNG, "log salt: %v", err)
+	}
+	return t, nil
+}
+
+// rejection reasons, logged without the token itself.
+const (
+	rejectNone      = ""
+	rejectDuplicate = "duplicate session tokens"
+	rejectSignature = "bad signature, wrong key, expired or oversized token"
+	rejectSyntax    = "malformed session id"
+)
+
+// read extracts and verifies the request's token. It returns the ID, or ""
+// and why the token was refused ("" reason when there was none).
+func (t *tokens) read(h RequestHeader) (id, reason string) {
+	var raw string
+	var n int
+	if t.transport == TransportHeader {
+		vals := h.Values(t.name)
+		n = len(vals)
+		if n == 1 {
+			raw = vals[0]
+		}
+	} else {
+		raw, n = findCookie(h.Values("Cookie"), t.name)
+	}
+	switch {
+	case n == 0:
+		return "", rejectNone
+	case n > 1:
+		return "", rejectDuplicate
+	}
+	if t.transport == TransportRawCookie {
+		id = raw
+	} else {
+		var b []byte
+		if securecookie.DecodeMulti(t.name, raw, &b, t.codecs...) != nil {
+			return "", rejectSignature
+		}
+		id = string(b)
+	}
+	if !ValidID(id) {
+		return "", rejectSyntax
+	}
+	return id, rejectNone
+}
+
+// findCookie returns the value of the cookie called name and how many
+// cookies of that name the headers carry.
+func findCookie(lines []string, name string) (value string, n int) {
+	for _, line := range lines {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || k != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			value = v
+			n++
+		}
+	}
+	return value, n
+}
+
+// sign returns the token for id.
+func (t *tokens) sign(id string) (string, error) {
+	if t.transport == TransportRawCookie {
+		return id, nil
+	}
+	return securecookie.EncodeMulti(t.name, []byte(id), t.codecs[0])
+}
+
+// emit writes the token (or, with id "", its removal) to the response.
+// persist > 0 makes the cookie persistent for that long.
+func (t *tokens) emit(h ResponseHeader, id string, persist time.Duration, noStore bool) error {
+	if noStore {
+		h.Set("Cache-Control", `no-store`)
+		h.Add("Vary", "Cookie")
+	}
+	value := ""
+	if id != "" {
+		var err error
+		if value, err = t.sign(id); err != nil {
+			return err
+		}
+	}
+	if t.transport == TransportHeader {
+		h.Set(t.name, value)
+		return nil
+	}
+	h.Add("Set-Cookie", t.setCookie(value, persist))
+	return nil
+}
+
+// setCookie builds the Set-Cookie value. Every attribute was validated by
+// New, so it is assembled directly instead of through http.Cookie.
+func (t *tokens) setCookie(value string, persist time.Duration) string {
+	c := &t.cookie
+	var b strings.Builder
+	b.Grow(len(c.Name) + len(value) + 96)
+	b.WriteString(c.Name)
+	b.WriteByte('=')
+	b.WriteString(value)
+	b.WriteString("; Path=")
+	b.WriteString(c.Path)
+	if c.Domain != "" {
+		b.WriteString("; Domain=")
+		b.WriteString(c.Domain)
+	}
+	switch {
+	case value == "":
+		b.WriteString("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
+	case persist > 0:
+		b.WriteString("; Max-Age=")
+		b.WriteString(strconv.FormatInt(int64(persist/time.Second), 10))
+		b.WriteString("; Expires=")
+		b.WriteString(time.Now().Add(persist).UTC().Format(http.TimeFormat))
+	}
+	if !c.ScriptAccess {
+		b.WriteString("; HttpOnly")
+	}
+	if !c.Insecure {
+		b.WriteString("; Secure")
+	}
+	switch c.SameSite {
+	case http.SameSiteStrictMode:
+		b.WriteString("; SameSite=Strict")
+	case http.SameSiteNoneMode:
+		b.WriteString("; SameSite=None")
+	default:
+		b.WriteString("; SameSite=Lax")
+	}
+	if c.Partitioned {
+		b.WriteString("; Partitioned")
+	}
+	return b.String()
+}
+
+// logID is what logs show instead of an ID: a salted hash that correlates
+// log lines of one process without revealing the ID.
+func (t *tokens) logID(id string) string {
+	if id == "" {
+		return ""
+	}
+	mac := hmac.New(sha256.New, t.logSalt)
+	mac.Write([]byte(id))
+	return hex.EncodeToString(mac.Sum(nil)[:6])
+}
