@@ -1,0 +1,93 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// The Lua scripts run with EVALSHA; go-redis falls back to EVAL (which also
+// caches the script) when a server answers NOSCRIPT. Every script names all
+// its keys in KEYS, so on a Cluster it runs on the node of its slot — which
+// is why the scripts that touch both the lock and the data key need the
+// hash-tagged layout there.
+
+// swapScript is Store.Swap.
+//
+//	KEYS[1] data key
+//	ARGV[1] "equal": replace only a record holding ARGV[2];
+//	        "absent": create only if there is no record
+//	ARGV[2] the expected bytes (mode "equal")
+//	ARGV[3] the new bytes
+//	ARGV[4] time to live in ms; 0 deletes instead of writing
+//
+// It returns 1 when it wrote, 0 when the record did not match.
+var swapScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == 'equal' then
+  if cur ~= ARGV[2] then return 0 end
+elseif cur then
+  return 0
+end
+if tonumber(ARGV[4]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+`)
+
+// lockScript takes a session's lock and, in the same round trip, reads the
+// data the lock protects.
+//
+//	KEYS[1] lock key, KEYS[2] data key
+//	ARGV[1] the holder's random token, ARGV[2] lock TTL in ms
+//
+// It returns {1, data or nil} when the lock was taken, {0} when another
+// holder has it.
+var lockScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('GET', KEYS[2])}
+end
+return {0}
+`)
+
+// writeScript is a locked write that also releases the lock, so a locked
+// read-modify-write costs two round trips (lockScript, writeScript).
+//
+//	KEYS[1] lock key, KEYS[2] data key
+//	ARGV[1] the holder's token
+//	ARGV[2] the new bytes
+//	ARGV[3] time to live in ms; 0 deletes instead of writing
+//	ARGV[4] SHA-1 (hex) of the bytes this holder wrote last, or ""
+//
+// The write happens while the lock still holds the token. After the
+// holder's own earlier write released the lock (ARGV[4] set), a further
+// write is still safe if nobody holds the lock and the data is exactly what
+// this holder wrote: no other request is in the middle of a
+// read-modify-write and none finished one in between. Anything else is a
+// lost lock: 0, nothing written.
+var writeScript = redis.NewScript(`
+local holder = redis.call('GET', KEYS[1])
+if holder ~= ARGV[1] then
+  if ARGV[4] == '' or holder then return 0 end
+  local cur = redis.call('GET', KEYS[2])
+  if not cur or redis.sha1hex(cur) ~= ARGV[4] then return 0 end
+end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+else
+  redis.call('DEL', KEYS[2])
+end
+if holder == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`)
+
+// releaseScript deletes a lock only if it still holds the caller's token,
+// so a holder whose lock expired cannot release its successor's. It is the
+// same compare-and-delete phpredis uses, so either side releases only its
+// own lock.
+//
+//	KEYS[1] lock key, ARGV[1] token
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)

@@ -1,0 +1,240 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/sessionkit/core"
+)
+
+// Compile-time checks: the capabilities the store really has. It has no GC
+// (Redis expires keys itself), no CreateID (core mints IDs), no Open or
+// Close (the client belongs to the caller) and no UserIndex.
+var (
+	_ core.Store   = (*Store)(nil)
+	_ core.Toucher = (*Store)(nil)
+	_ core.Exister = (*Store)(nil)
+	_ core.Locker  = (*Store)(nil)
+	_ core.Swapper = (*Store)(nil)
+
+	_ core.LockedReader = (*lock)(nil)
+	_ core.LockedWriter = (*lock)(nil)
+)
+
+// Defaults of Options.
+const (
+	DefaultKeyPrefix    = "sessionkit:"
+	DefaultLockSuffix   = "_LOCK"
+	DefaultLockTTL      = 30 * time.Second
+	DefaultLockRetry    = 2 * time.Millisecond
+	DefaultLockRetryMax = 64 * time.Millisecond
+)
+
+// PHPRedisPrefix is phpredis' default session key prefix.
+const PHPRedisPrefix = "PHPREDIS_SESSION:"
+
+// Options configures a Store. The zero value is the recommended setup for a
+// Go-only deployment: keys "sessionkit:{<id>}", locks "sessionkit:{<id>}_LOCK".
+type Options struct {
+	// KeyPrefix starts every key the store writes (default "sessionkit:").
+	// Give each application sharing one Redis its own prefix.
+	KeyPrefix string
+
+	// LockSuffix is appended to a session's key to name its lock
+	// (default "_LOCK", as phpredis does).
+	LockSuffix string
+
+	// NoHashTag drops the Redis Cluster hash tag around the ID: keys become
+	// "<prefix><id>" instead of "<prefix>{<id>}". PHP interop needs it
+	// (phpredis reads "PHPREDIS_SESSION:<id>"). On a single node or behind
+	// Sentinel nothing else changes. On a Cluster the data key and the lock
+	// key then live in different slots, so they can no longer be handled by
+	// one script: locking takes separate commands (more round trips), and a
+	// locked write checks the lock and writes the data in two steps, the
+	// way phpredis does.
+	NoHashTag bool
+
+	// LockTTL is how long a lock outlives a holder that died (default 30s).
+	// A holder that works longer loses its lock; its write is then refused
+	// with core.ErrLockLost. Keep it above the longest request.
+	LockTTL time.Duration
+
+	// LockRetry is the first wait after a failed lock attempt (default
+	// 2ms); waits double up to LockRetryMax (default 64ms), with jitter.
+	LockRetry    time.Duration
+	LockRetryMax time.Duration
+}
+
+// PHPRedis returns the Options that share sessions and locks with PHP's
+// phpredis save handler (session.save_handler=redis with its default
+// prefix): keys "PHPREDIS_SESSION:<id>", locks "PHPREDIS_SESSION:<id>_LOCK".
+// Pair it with a PHP codec and core.TransportRawCookie in core.Config.
+func PHPRedis() Options {
+	return Options{KeyPrefix: PHPRedisPrefix, LockSuffix: DefaultLockSuffix, NoHashTag: true}
+}
+
+// Store keeps sessions in Redis (or Valkey): single node, Sentinel or
+// Cluster, through any go-redis UniversalClient. It is safe for concurrent
+// use.
+type Store struct {
+	client redis.UniversalClient
+	opts   Options
+	// oneKeyspace is true when every key is reachable from one script: a
+	// plain client (single node or Sentinel) or a hash-tagged layout.
+	oneKeyspace bool
+}
+
+// New returns a Store over client, which the caller owns: the store never
+// dials, closes or reconfigures it. Errors from Redis reach the caller with
+// the client's own timeouts; set ContextTimeoutEnabled on the client so
+// that a context cancelled during a command also interrupts it.
+func New(client redis.UniversalClient, opts Options) (*Store, error) {
+	if client == nil {
+		return nil, fmt.Errorf("redisstore: nil client: %w", core.ErrConfig)
+	}
+	if opts.KeyPrefix == "" {
+		opts.KeyPrefix = DefaultKeyPrefix
+	}
+	if opts.LockSuffix == "" {
+		opts.LockSuffix = DefaultLockSuffix
+	}
+	if opts.LockTTL == 0 {
+		opts.LockTTL = DefaultLockTTL
+	}
+	if opts.LockRetry == 0 {
+		opts.LockRetry = DefaultLockRetry
+	}
+	if opts.LockRetryMax == 0 {
+		opts.LockRetryMax = DefaultLockRetryMax
+	}
+	switch {
+	case opts.LockTTL < time.Millisecond:
+		return nil, fmt.Errorf("redisstore: LockTTL %v is below one millisecond: %w", opts.LockTTL, core.ErrConfig)
+	case opts.LockRetry < 0 || opts.LockRetryMax < opts.LockRetry:
+		return nil, fmt.Errorf("redisstore: LockRetry %v / LockRetryMax %v: %w", opts.LockRetry, opts.LockRetryMax, core.ErrConfig)
+	case !opts.NoHashTag && strings.ContainsAny(opts.KeyPrefix, "{}"):
+		// The first {…} of a key is its hash tag; braces in the prefix
+		// would make every session hash to one slot.
+		return nil, fmt.Errorf("redisstore: KeyPrefix %q contains a brace; braces are reserved for the hash tag: %w", opts.KeyPrefix, core.ErrConfig)
+	}
+	_, plain := client.(*redis.Client) // single node, or a Sentinel failover client
+	return &Store{client: client, opts: opts, oneKeyspace: plain || !opts.NoHashTag}, nil
+}
+
+// key returns the data key of id.
+func (s *Store) key(id string) string {
+	if s.opts.NoHashTag {
+		return s.opts.KeyPrefix + id
+	}
+	return s.opts.KeyPrefix + "{" + id + "}"
+}
+
+// lockKey returns the lock key of id: the data key plus LockSuffix.
+func (s *Store) lockKey(id string) string { return s.key(id) + s.opts.LockSuffix }
+
+// ttl converts an absolute expiry into the milliseconds Redis' PX wants;
+// zero or less means the expiry has passed.
+func ttl(expiry time.Time) int64 {
+	d := time.Until(expiry)
+	if d <= 0 {
+		return 0
+	}
+	ms := d.Milliseconds()
+	if ms == 0 {
+		ms = 1
+	}
+	return ms
+}
+
+// wrap turns a client error into the store's error; op names the method.
+// IDs never appear in it.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("redisstore: %s: %w", op, err)
+}
+
+// Read returns the data stored under id: GET, one round trip.
+func (s *Store) Read(ctx context.Context, id string) ([]byte, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, wrap("read", err)
+	}
+	data, err := s.client.Get(ctx, s.key(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, wrap("read", err)
+	}
+	return data, true, nil
+}
+
+// Write stores data under id until expiry: SET key data PX ms. An expiry
+// that has passed deletes the record instead.
+func (s *Store) Write(ctx context.Context, id string, data []byte, expiry time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return wrap("write", err)
+	}
+	ms := ttl(expiry)
+	if ms == 0 {
+		return wrap("write", s.client.Del(ctx, s.key(id)).Err())
+	}
+	return wrap("write", s.client.Set(ctx, s.key(id), data, time.Duration(ms)*time.Millisecond).Err())
+}
+
+// Destroy deletes id's record: DEL. Its lock, if any, is left to its holder.
+func (s *Store) Destroy(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return wrap("destroy", err)
+	}
+	return wrap("destroy", s.client.Del(ctx, s.key(id)).Err())
+}
+
+// Touch moves id's expiry without rewriting its data: PEXPIRE, which does
+// nothing to an absent key. An expiry that has passed deletes the record.
+func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return wrap("touch", err)
+	}
+	ms := ttl(expiry)
+	if ms == 0 {
+		return wrap("touch", s.client.Del(ctx, s.key(id)).Err())
+	}
+	return wrap("touch", s.client.PExpire(ctx, s.key(id), time.Duration(ms)*time.Millisecond).Err())
+}
+
+// Exists reports whether a live record exists under id: EXISTS.
+func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, wrap("exists", err)
+	}
+	n, err := s.client.Exists(ctx, s.key(id)).Result()
+	if err != nil {
+		return false, wrap("exists", err)
+	}
+	return n == 1, nil
+}
+
+// Swap is an atomic compare-and-swap on id's record, one script and one
+// round trip: with old != nil it writes new only if the record holds
+// exactly old; with old == nil only if no record exists.
+func (s *Store) Swap(ctx context.Context, id string, old, new []byte, expiry time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, wrap("swap", err)
+	}
+	mode, oldArg := "absent", []byte(nil)
+	if old != nil {
+		mode, oldArg = "equal", old
+	}
+	n, err := swapScript.Run(ctx, s.client, []string{s.key(id)}, mode, oldArg, new, ttl(expiry)).Int()
+	if err != nil {
+		return false, wrap("swap", err)
+	}
+	return n == 1, nil
+}
