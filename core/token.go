@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -33,6 +35,54 @@ type tokens struct {
 	cookie    CookieConfig
 	codecs    []securecookie.Codec
 	logSalt   []byte
+	verified  verifiedCache
+}
+
+// verifiedCache remembers tokens whose signature checked out, for a minute,
+// so a client's repeated requests pay for HMAC verification once a minute
+// instead of on every request. Only exact token strings that verified are
+// kept (a forged token is never a hit), the key set cannot change during a
+// Manager's life, and the cache is bounded: when full it starts over.
+type verifiedCache struct {
+	m atomic.Pointer[sync.Map] // token -> *verifiedToken
+	n atomic.Int64
+}
+
+type verifiedToken struct {
+	id    string
+	until int64 // unix nanos
+}
+
+const (
+	verifiedTTL = time.Minute
+	verifiedMax = 1 << 16
+)
+
+func (c *verifiedCache) get(token string, now int64) (string, bool) {
+	m := c.m.Load()
+	if m == nil {
+		return "", false
+	}
+	v, ok := m.Load(token)
+	if !ok {
+		return "", false
+	}
+	e := v.(*verifiedToken)
+	if now >= e.until {
+		m.Delete(token)
+		return "", false
+	}
+	return e.id, true
+}
+
+func (c *verifiedCache) put(token, id string, now int64) {
+	m := c.m.Load()
+	if m == nil || c.n.Add(1) > verifiedMax {
+		m = new(sync.Map)
+		c.m.Store(m)
+		c.n.Store(1)
+	}
+	m.Store(token, &verifiedToken{id: id, until: now + int64(verifiedTTL)})
 }
 
 func newTokens(cfg *Config) (*tokens, error) {
@@ -97,11 +147,18 @@ func (t *tokens) read(h RequestHeader) (id, reason string) {
 	if t.transport == TransportRawCookie {
 		id = raw
 	} else {
-		var b []byte
-		if securecookie.DecodeMulti(t.name, raw, &b, t.codecs...) != nil {
-			return "", rejectSignature
+		now := time.Now().UnixNano()
+		var hit bool
+		if id, hit = t.verified.get(raw, now); !hit {
+			var b []byte
+			if securecookie.DecodeMulti(t.name, raw, &b, t.codecs...) != nil {
+				return "", rejectSignature
+			}
+			id = string(b)
+			if ValidID(id) {
+				t.verified.put(raw, id, now)
+			}
 		}
-		id = string(b)
 	}
 	if !ValidID(id) {
 		return "", rejectSyntax
