@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# test.sh runs every module's tests with the race detector against real
+# servers: it installs (as root, through apt-get) and starts Redis, a Redis
+# Cluster and PostgreSQL on 127.0.0.1 (scripts/services.sh), runs go vet and
+# go test -race in each module, and stops the servers again, whatever happens.
+#
+#   scripts/test.sh            # everything
+#   scripts/test.sh ./core     # only the modules under a path
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+state=$(mktemp -d "${TMPDIR:-/tmp}/sessionkit-services.XXXXXX")
+cleanup() {
+	scripts/services.sh stop "$state" || true
+	rm -rf "$state"
+}
+trap cleanup EXIT
+scripts/services.sh start "$state"
+# shellcheck disable=SC1091
+. "$state/env"
+
+modules=$(find "${1:-.}" -name go.mod -not -path '*/testdata/*' -printf '%h\n' | sort)
+failed=()
+for dir in $modules; do
+	echo "=== module ${dir#./}"
+	(
+		cd "$root/$dir"
+		go vet ./...
+		unformatted=$(gofmt -l .)
+		if [ -n "$unformatted" ]; then
+			echo "gofmt would change: $unformatted" >&2
+			exit 1
+		fi
+		go test -race -count=1 -timeout 15m ./...
+	) || failed+=("$dir")
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "FAILED modules: ${failed[*]}" >&2
+	exit 1
+fi
+echo "all modules passed"
