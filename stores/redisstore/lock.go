@@ -26,9 +26,9 @@ const unlockTimeout = 5 * time.Second
 // with a random token per holder, retried with jittered exponential backoff
 // until the lock is free or ctx is done (an error wrapping ctx.Err()).
 //
-// In the same script it reads the session's data, which the returned lock
-// serves from its Read (core.LockedReader): taking the lock costs no extra
-// round trip. Its Write (core.LockedWriter) writes only while the token is
+// In the same script it reads the session's data, which the returned
+// lock serves from its first Read (core.LockedReader): taking the lock
+// costs no extra round trip. Its Write (core.LockedWriter) writes only while the token is
 // still in the lock key and releases the lock in the same script, so a
 // locked read-modify-write costs two round trips in all; the Unlock that
 // follows is then free.
@@ -45,7 +45,7 @@ func (s *Store) Lock(ctx context.Context, id string) (core.Lock, error) {
 	if err != nil {
 		return nil, wrap("lock", err)
 	}
-	l := &lock{s: s, key: s.key(id), lockKey: s.lockKey(id), token: token}
+	l := &lock{s: s, id: id, key: s.key(id), lockKey: s.lockKey(id), token: token}
 	wait := s.opts.LockRetry
 	for {
 		ok, err := l.try(ctx)
@@ -83,15 +83,16 @@ func newToken() (string, error) {
 // lock is a held session lock. It implements core.LockedReader and
 // core.LockedWriter.
 type lock struct {
-	s            *Store
-	key, lockKey string
-	token        string
+	s                *Store
+	id, key, lockKey string
+	token            string
 
-	mu       sync.Mutex
-	data     []byte // the record as read with the lock, or as last written
-	found    bool
-	released bool   // the lock was released by Write or Unlock
-	written  string // SHA-1 hex of the bytes this holder last wrote
+	mu         sync.Mutex
+	prefetched bool   // data and found hold the record read with the lock
+	data       []byte // handed to the first Read, then dropped
+	found      bool
+	released   bool   // the lock was released by Write or Unlock
+	written    string // SHA-1 hex of the bytes this holder last wrote
 }
 
 // try makes one attempt at the lock and, when it succeeds, reads the data.
@@ -114,6 +115,7 @@ func (l *lock) try(ctx context.Context) (bool, error) {
 			}
 			l.data, l.found = []byte(str), true
 		}
+		l.prefetched = true
 		return true, nil
 	}
 	// Cluster without hash tags: the two keys live in different slots, so
@@ -125,27 +127,32 @@ func (l *lock) try(ctx context.Context) (bool, error) {
 	data, err := l.s.client.Get(ctx, l.key).Bytes()
 	switch {
 	case errors.Is(err, redis.Nil):
+		l.prefetched = true
 		return true, nil
 	case err != nil:
 		l.release(ctx)
 		return false, err
 	}
-	l.data, l.found = data, true
+	l.data, l.found, l.prefetched = data, true, true
 	return true, nil
 }
 
-// Read returns the record as it was when the lock was taken (or as this
-// holder last wrote it): no round trip.
+// Read returns the record the lock protects. The first call serves the
+// data read together with the lock, at no round trip; later calls read
+// Redis again.
 func (l *lock) Read(ctx context.Context) ([]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, wrap("read", err)
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.found {
-		return nil, false, nil
+	if l.prefetched {
+		data, found := l.data, l.found
+		l.prefetched, l.data = false, nil
+		l.mu.Unlock()
+		return data, found, nil
 	}
-	return append([]byte(nil), l.data...), true, nil
+	l.mu.Unlock()
+	return l.s.Read(ctx, l.id)
 }
 
 // Write stores data under the locked id until expiry, only while this
@@ -177,7 +184,7 @@ func (l *lock) Write(ctx context.Context, data []byte, expiry time.Time) error {
 		return err
 	}
 	l.released, l.written = true, sum
-	l.data, l.found = append(l.data[:0], data...), ms > 0
+	l.prefetched, l.data = false, nil
 	return nil
 }
 
