@@ -297,6 +297,7 @@ func (m *Manager) commit(ctx context.Context, s *Session, h ResponseHeader) erro
 			return err
 		}
 		s.destroyID = ""
+		m.unlock(s)
 		if s.state == stateNew && len(s.values) == 0 {
 			return m.send(s, h, "")
 		}

@@ -374,7 +374,12 @@ func (s *Session) Destroy() {
 	if s.id != "" {
 		s.destroyID = s.id
 	}
+	// Keep the lock until the record is gone, so a request waiting for it
+	// cannot read the session and write it back after the logout.
+	lock := s.lock
+	s.lock = nil
 	s.m.reset(s)
+	s.lock = lock
 }
 
 // ReadOnly opens the session without taking its lock and forbids changes,
