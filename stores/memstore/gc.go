@@ -1,0 +1,76 @@
+package memstore
+
+import (
+	"context"
+	"time"
+)
+
+// sweepChunk is how many entries GC examines while it holds a shard's
+// lock. Between chunks it lets lookups in, so none waits for more than one
+// chunk's worth of work (microseconds), however large the shard.
+const sweepChunk = 512
+
+// GC removes the records that expired at or before now and reports how
+// many it removed. It never removes the record of a locked session, and it
+// drops locks whose holders outlived their TTL. It works shard by shard and
+// chunk by chunk, so a sweep of millions of sessions never blocks a lookup
+// for long; when ctx ends it stops and returns what it removed so far with
+// an error wrapping ctx.Err().
+func (s *Store) GC(ctx context.Context, now time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, opError("gc", err)
+	}
+	cut := unixNano(now)
+	removed := 0
+	for i := range s.shards {
+		n, err := s.shards[i].sweep(ctx, cut, s.nowNano())
+		removed += n
+		if err != nil {
+			return removed, err
+		}
+	}
+	if err := s.users.prune(s, cut); err != nil {
+		return removed, err
+	}
+	return removed, nil
+}
+
+// sweep removes the shard's records that expired by cut, skipping locked
+// ones, and its locks whose deadline passed by lockNow (the store's clock,
+// not cut: whether a lock is held is a fact of the present).
+func (sh *shard) sweep(ctx context.Context, cut, lockNow int64) (int, error) {
+	sh.mu.Lock()
+	if sh.m == nil {
+		sh.mu.Unlock()
+		return 0, opError("gc", ErrClosed)
+	}
+	for id, le := range sh.locks {
+		if le.deadline <= lockNow {
+			delete(sh.locks, id)
+			close(le.released)
+		}
+	}
+	// Ranging over a map while it changes is well defined in Go: entries
+	// added meanwhile may or may not be seen, deleted ones are not. That
+	// lets the loop release the lock between chunks and carry on.
+	m, removed, seen := sh.m, 0, 0
+	for id, e := range m {
+		if e.exp <= cut && sh.locks[id] == nil {
+			delete(m, id)
+			removed++
+		}
+		if seen++; seen%sweepChunk == 0 {
+			sh.mu.Unlock()
+			if err := ctx.Err(); err != nil {
+				return removed, opError("gc", err)
+			}
+			sh.mu.Lock()
+			if sh.m == nil {
+				sh.mu.Unlock()
+				return removed, opError("gc", ErrClosed)
+			}
+		}
+	}
+	sh.mu.Unlock()
+	return removed, nil
+}
