@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/stores/memstore"
 	"github.com/sessionkit/sessionkit/stores/storetest"
 )
 
@@ -125,6 +126,17 @@ func (s *mapStore) open(ctx context.Context) error {
 }
 
 func (s *mapStore) close() error { return nil }
+
+// TestMemstore runs the kit against the default store, which has every
+// capability, with a short lock TTL so the lost-lock subtests run too.
+func TestMemstore(t *testing.T) {
+	const ttl = 300 * time.Millisecond
+	storetest.Run(t, func(t *testing.T) core.Store {
+		s := memstore.New(memstore.Options{LockTTL: ttl})
+		t.Cleanup(func() { s.Close() })
+		return s
+	}, storetest.LockTTL(ttl))
+}
 
 // TestFuncStoreFull runs the kit against a store built from every function
 // core.Funcs offers.
