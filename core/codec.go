@@ -145,6 +145,11 @@ func appendMap(b []byte, m map[string]any, depth int) ([]byte, error) {
 }
 
 func sortedKeys[V any](m map[string]V) []string {
+	if len(m) == 1 {
+		for k := range m {
+			return []string{k}
+		}
+	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -42,7 +42,7 @@ func idChar(c byte) bool {
 type idGenerator struct {
 	length int
 	bits   uint
-	rand   io.Reader
+	rand   io.Reader // nil: crypto/rand
 }
 
 func newIDGenerator(length, bits int, r io.Reader) (idGenerator, error) {
@@ -55,23 +55,26 @@ func newIDGenerator(length, bits int, r io.Reader) (idGenerator, error) {
 	if length*bits < minIDBits {
 		return idGenerator{}, errorf(ErrConfig, "IDLength %d × %d bits is below %d bits of entropy", length, bits, minIDBits)
 	}
-	if r == nil {
-		r = rand.Reader
-	}
 	return idGenerator{length: length, bits: uint(bits), rand: r}, nil
 }
 
 // New returns a fresh ID. A failing random source is an error, never a
 // weaker ID.
 func (g idGenerator) New() (string, error) {
-	var stack [256]byte
+	var rawBuf, outBuf [maxIDLength]byte
 	n := (g.length*int(g.bits) + 7) / 8
-	raw := stack[:n]
-	if _, err := io.ReadFull(g.rand, raw); err != nil {
+	raw := rawBuf[:n]
+	var err error
+	if g.rand == nil {
+		_, err = rand.Read(raw)
+	} else {
+		_, err = io.ReadFull(g.rand, raw)
+	}
+	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrRNG, err)
 	}
 	// Pack LSB first, as PHP's bin_to_readable does.
-	out := make([]byte, g.length)
+	out := outBuf[:g.length]
 	mask := uint32(1)<<g.bits - 1
 	var acc uint32
 	var have uint

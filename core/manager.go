@@ -421,7 +421,6 @@ func (m *Manager) create(ctx context.Context, s *Session, now time.Time) error {
 			s.id, s.state, s.loaded = id, stateLoaded, data
 			s.dirty, s.maybeMut, s.regenerate = nil, false, false
 			m.indexUser(ctx, s, expiry)
-			m.touched.set(id, now)
 			m.maybeGC()
 			return nil
 		}
@@ -501,7 +500,7 @@ func (m *Manager) update(ctx context.Context, s *Session, payload []byte, now ti
 		if err := m.write(ctx, s.id, s.lock, data, expiry); err != nil {
 			return err
 		}
-		m.committed(ctx, s, data, expiry, now)
+		m.committed(ctx, s, data, expiry)
 		return nil
 	}
 	sw := m.store.(Swapper)
@@ -511,7 +510,7 @@ func (m *Manager) update(ctx context.Context, s *Session, payload []byte, now ti
 			return storeErr("write", err)
 		}
 		if ok {
-			m.committed(ctx, s, data, expiry, now)
+			m.committed(ctx, s, data, expiry)
 			return nil
 		}
 		cur, found, err := m.store.Read(ctx, s.id)
@@ -574,10 +573,9 @@ func (m *Manager) merge(s *Session, cur []byte, now time.Time) ([]byte, error) {
 	return m.encodeRecord(s, payload, now)
 }
 
-func (m *Manager) committed(ctx context.Context, s *Session, data []byte, expiry, now time.Time) {
+func (m *Manager) committed(ctx context.Context, s *Session, data []byte, expiry time.Time) {
 	s.loaded, s.dirty, s.maybeMut = data, nil, false
 	m.indexUser(ctx, s, expiry)
-	m.touched.set(s.id, now)
 	m.maybeGC()
 }
 
@@ -608,7 +606,7 @@ func (m *Manager) touch(ctx context.Context, s *Session, now time.Time) error {
 	if err := m.write(ctx, s.id, s.lock, data, expiry); err != nil {
 		return err
 	}
-	m.committed(ctx, s, data, expiry, now)
+	m.committed(ctx, s, data, expiry)
 	return nil
 }
 
