@@ -210,3 +210,15 @@ func newJar() (http.CookieJar, error) { return cookiejar.New(nil) }
 
 // quiet discards the Manager's log lines in tests.
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func (c *countingStore) AddUserSession(ctx context.Context, user, id string, exp time.Time) error {
+	return c.inner.(core.UserIndex).AddUserSession(ctx, user, id, exp)
+}
+
+func (c *countingStore) RemoveUserSession(ctx context.Context, user, id string) error {
+	return c.inner.(core.UserIndex).RemoveUserSession(ctx, user, id)
+}
+
+func (c *countingStore) UserSessions(ctx context.Context, user string) ([]string, error) {
+	return c.inner.(core.UserIndex).UserSessions(ctx, user)
+}
