@@ -200,8 +200,12 @@ func (t *tokens) sign(id string) (string, error) {
 // persist > 0 makes the cookie persistent for that long.
 func (t *tokens) emit(h ResponseHeader, id string, persist time.Duration, noStore bool) error {
 	if noStore {
-		h.Set("Cache-Control", `no-store`)
-		h.Add("Vary", "Cookie")
+		h.Set("Cache-Control", "no-store")
+		if t.transport == TransportHeader {
+			h.Add("Vary", t.name)
+		} else {
+			h.Add("Vary", "Cookie")
+		}
 	}
 	value := ""
 	if id != "" {
