@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/stores/storetest"
 )
@@ -27,5 +25,3 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
-
-var _ redis.UniversalClient = (*redis.ClusterClient)(nil)
