@@ -1,0 +1,127 @@
+package ginsession
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/sessionkit/sessionkit/core"
+)
+
+type ctxKey struct{}
+
+// Middleware returns Gin middleware that runs m's session lifecycle for
+// every request: load, handler, commit before the first byte, release.
+func Middleware(m *core.Manager) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		s := m.Load(c.Request.Context(), c.Request.Header)
+		defer m.Release(s)
+		if err := s.Err(); err != nil { // Config.EagerLoad found the store failing
+			m.ServeError(c.Writer, c.Request, err)
+			c.Abort()
+			return
+		}
+		c.Set(ctxKey{}, s)
+		c.Request = c.Request.WithContext(core.NewContext(c.Request.Context(), s))
+		w := &writer{ResponseWriter: c.Writer, m: m, s: s, c: c}
+		c.Writer = w
+		c.Next()
+		w.finish()
+	}
+}
+
+// Get returns the session Middleware attached to c, or nil when the
+// middleware is not installed (a nil *core.Session is safe to use: it holds
+// nothing and stores nothing).
+func Get(c *gin.Context) *core.Session {
+	v, _ := c.Get(ctxKey{})
+	s, _ := v.(*core.Session)
+	return s
+}
+
+// errResponseReplaced is what writes of a handler get once its response
+// was replaced by the session's error response.
+var errResponseReplaced = errors.New("ginsession: response replaced by the session error response")
+
+// writer commits the session when the response headers are about to leave.
+// Gin's own WriteHeader only records the status, so it does not commit.
+type writer struct {
+	gin.ResponseWriter
+	m       *core.Manager
+	s       *core.Session
+	c       *gin.Context
+	started bool // the first commit ran
+	failed  bool // the error response replaced the handler's
+}
+
+// before runs the first commit; it reports whether the handler's response
+// may go on.
+func (w *writer) before() bool {
+	if w.failed {
+		return false
+	}
+	if w.started {
+		return true
+	}
+	w.started = true
+	if err := w.m.Commit(w.c.Request.Context(), w.s, w.ResponseWriter.Header()); err != nil {
+		w.failed = true
+		w.m.ServeError(w.ResponseWriter, w.c.Request, err)
+		w.c.Abort()
+		return false
+	}
+	return true
+}
+
+// finish commits after the handler: the first commit if nothing was
+// written yet (Gin sends the headers after the middleware returns), else
+// the changes made after the first byte.
+func (w *writer) finish() {
+	switch {
+	case w.failed:
+	case !w.started:
+		w.before()
+	default:
+		_ = w.m.CommitAfterHeaders(w.c.Request.Context(), w.s)
+	}
+}
+
+func (w *writer) WriteHeaderNow() {
+	if w.before() {
+		w.ResponseWriter.WriteHeaderNow()
+	}
+}
+
+func (w *writer) Write(b []byte) (int, error) {
+	if !w.before() {
+		return 0, errResponseReplaced
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *writer) WriteString(s string) (int, error) {
+	if !w.before() {
+		return 0, errResponseReplaced
+	}
+	return w.ResponseWriter.WriteString(s)
+}
+
+// Flush implements http.Flusher; the session is committed first.
+func (w *writer) Flush() {
+	if w.before() {
+		w.ResponseWriter.Flush()
+	}
+}
+
+// Hijack implements http.Hijacker; the session is committed first.
+func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.before() {
+		return nil, nil, errResponseReplaced
+	}
+	return w.ResponseWriter.Hijack()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
