@@ -1,0 +1,414 @@
+package filestore_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/stores/filestore"
+	"github.com/sessionkit/sessionkit/stores/storetest"
+)
+
+func newStore(t testing.TB, opts filestore.Options) *filestore.Store {
+	t.Helper()
+	s, err := filestore.New(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	tests := []struct {
+		name string
+		opts filestore.Options
+	}{
+		{"ExpiryAsMtime", filestore.Options{}},
+		{"PHPMaxLifetime", filestore.Options{MaxLifetime: 24 * time.Minute}},
+		{"Depth2", filestore.Options{Depth: 2, Mode: 0o640}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) core.Store { return newStore(t, tt.opts) })
+		})
+	}
+}
+
+func TestParseSavePath(t *testing.T) {
+	tests := []struct {
+		in      string
+		dir     string
+		depth   int
+		mode    os.FileMode
+		wantErr bool
+	}{
+		{in: "/var/lib/php/sessions", dir: "/var/lib/php/sessions"},
+		{in: "2;/x/f3", dir: "/x/f3", depth: 2},
+		{in: "2;0640;/x/f3", dir: "/x/f3", depth: 2, mode: 0o640},
+		{in: "1;600;/a;b;c", dir: "/a;b;c", depth: 1, mode: 0o600},
+		{in: "", dir: os.TempDir()},
+		{in: "0;", dir: os.TempDir()},
+		{in: "x;/tmp", wantErr: true},
+		{in: "-1;/tmp", wantErr: true},
+		{in: "99;/tmp", wantErr: true},
+		{in: "1;0999;/tmp", wantErr: true},
+		{in: "1;01000;/tmp", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			dir, opts, err := filestore.ParseSavePath(tt.in)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("ParseSavePath(%q) = %q, %+v; want an error", tt.in, dir, opts)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dir != tt.dir || opts.Depth != tt.depth || opts.Mode != tt.mode {
+				t.Fatalf("ParseSavePath(%q) = %q, depth %d, mode %o; want %q, %d, %o",
+					tt.in, dir, opts.Depth, opts.Mode, tt.dir, tt.depth, tt.mode)
+			}
+		})
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		dir  string
+		opts filestore.Options
+	}{
+		{"EmptyDir", "", filestore.Options{}},
+		{"MissingDir", filepath.Join(t.TempDir(), "missing"), filestore.Options{}},
+		{"NotADir", file, filestore.Options{}},
+		{"NegativeDepth", t.TempDir(), filestore.Options{Depth: -1}},
+		{"DeepDepth", t.TempDir(), filestore.Options{Depth: 17}},
+		{"SetuidMode", t.TempDir(), filestore.Options{Mode: os.ModeSetuid | 0o600}},
+		{"NegativeLifetime", t.TempDir(), filestore.Options{MaxLifetime: -time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := filestore.New(tt.dir, tt.opts); !errors.Is(err, core.ErrConfig) {
+				t.Fatalf("New: err = %v, want core.ErrConfig", err)
+			}
+		})
+	}
+}
+
+// TestPHPLayout checks the on-disk contract PHP's files handler expects:
+// sess_<id> under N one-character directories, the configured mode, the
+// raw bytes as content and, with MaxLifetime, mtime = expiry - MaxLifetime.
+func TestPHPLayout(t *testing.T) {
+	dir := t.TempDir()
+	const maxLifetime = 1440 * time.Second
+	s, err := filestore.New(dir, filestore.Options{Depth: 2, Mode: 0o640, MaxLifetime: maxLifetime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id := "abcdef0123456789"
+	data := []byte(`user|s:5:"alice";n|i:42;`)
+	expiry := time.Now().Add(maxLifetime).Truncate(time.Second)
+	if err := s.Write(ctx, id, data, expiry); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "a", "b", "sess_"+id)
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatalf("session file not at PHP's path: %v", err)
+	}
+	if fi.Mode().Perm() != 0o640&^umask() {
+		t.Errorf("mode = %o, want %o", fi.Mode().Perm(), 0o640&^umask())
+	}
+	if got := fi.ModTime(); !got.Equal(expiry.Add(-maxLifetime)) {
+		t.Errorf("mtime = %v, want expiry - MaxLifetime = %v", got, expiry.Add(-maxLifetime))
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil || string(raw) != string(data) {
+		t.Fatalf("file content = %q, %v; want the raw bytes %q", raw, err, data)
+	}
+	if got := listFiles(t, dir); strings.Join(got, " ") != "a/b/sess_"+id {
+		t.Errorf("files = %v, want only a/b/sess_%s", got, id)
+	}
+
+	// A file PHP wrote just now (mtime = now) is live for MaxLifetime.
+	phpID := "zz9PHPwritten0000"
+	phpData := []byte(`n|i:7;`)
+	if err := os.MkdirAll(filepath.Join(dir, "z", "z"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "z", "z", "sess_"+phpID), phpData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, found, err := s.Read(ctx, phpID)
+	if err != nil || !found || string(got) != string(phpData) {
+		t.Fatalf("Read of a PHP-written file = %q, %v, %v; want %q", got, found, err, phpData)
+	}
+	// The same file with an mtime older than MaxLifetime has expired.
+	old := time.Now().Add(-maxLifetime - time.Second)
+	if err := os.Chtimes(filepath.Join(dir, "z", "z", "sess_"+phpID), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := s.Read(ctx, phpID); found {
+		t.Fatal("a PHP file older than MaxLifetime is still found")
+	}
+	n, err := s.GC(ctx, time.Now())
+	if err != nil || n != 1 {
+		t.Fatalf("GC = %d, %v; want 1 removed", n, err)
+	}
+}
+
+// TestLockCreatesPHPFile checks that Lock creates the empty, flocked file
+// PHP's read creates, and that it holds no record.
+func TestLockCreatesPHPFile(t *testing.T) {
+	dir := t.TempDir()
+	s, err := filestore.New(dir, filestore.Options{MaxLifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id := "NewSessionIdNeverWritten"
+	l, err := s.Lock(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "sess_"+id))
+	if err != nil || fi.Size() != 0 {
+		t.Fatalf("Lock did not create an empty sess_ file: %v", err)
+	}
+	if ok, err := s.Exists(ctx, id); ok || err != nil {
+		t.Fatalf("Exists of a locked, never-written id = %v, %v", ok, err)
+	}
+	if err := l.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := s.Read(ctx, id); found || err != nil {
+		t.Fatalf("Read of a locked, never-written id = %v, %v", found, err)
+	}
+}
+
+// TestInvalidIDs sends traversal and injection payloads through every
+// method: each must fail with core.ErrInvalidID and nothing may change on
+// disk, inside or outside the store's directory.
+func TestInvalidIDs(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "sessions")
+	for _, d := range []string{dir, filepath.Join(root, "victim")} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "victim", "sess_x"), []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "sess_x"), []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	payloads := map[string]string{
+		"DotDot":        "../x",
+		"DotDotVictim":  "../victim/sess_x",
+		"Backslash":     `..\x`,
+		"Slash":         "a/b",
+		"NUL":           "abc\x00def",
+		"CRLF":          "abc\r\nSET x",
+		"Absolute":      filepath.Join(root, "sess_x"),
+		"Dot":           ".",
+		"Empty":         "",
+		"Space":         "abc def",
+		"PercentDotDot": "%2e%2e%2fx",
+		"Glob":          "*",
+		"Unicode":       "séssion",
+		"TooLong":       strings.Repeat("a", filestore.MaxIDLength+1),
+		"TenKB":         strings.Repeat("A", 10<<10),
+	}
+	for _, depth := range []int{0, 2} {
+		s, err := filestore.New(dir, filestore.Options{Depth: depth})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := listFiles(t, root)
+		ctx := context.Background()
+		for name, id := range payloads {
+			t.Run(name, func(t *testing.T) {
+				calls := map[string]func() error{
+					"Read":    func() error { _, _, err := s.Read(ctx, id); return err },
+					"Write":   func() error { return s.Write(ctx, id, []byte("pwned"), time.Now().Add(time.Hour)) },
+					"Destroy": func() error { return s.Destroy(ctx, id) },
+					"Touch":   func() error { return s.Touch(ctx, id, time.Now().Add(time.Hour)) },
+					"Exists":  func() error { _, err := s.Exists(ctx, id); return err },
+					"Swap": func() error {
+						_, err := s.Swap(ctx, id, nil, []byte("pwned"), time.Now().Add(time.Hour))
+						return err
+					},
+					"Lock": func() error {
+						l, err := s.Lock(ctx, id)
+						if err == nil {
+							l.Unlock(ctx)
+						}
+						return err
+					},
+				}
+				for op, call := range calls {
+					err := call()
+					if !errors.Is(err, core.ErrInvalidID) {
+						t.Errorf("%s: err = %v, want core.ErrInvalidID", op, err)
+					}
+					if err != nil && len(id) > 3 && strings.Contains(err.Error(), id) {
+						t.Errorf("%s: the error repeats the raw id", op)
+					}
+				}
+			})
+		}
+		if after := listFiles(t, root); strings.Join(after, "\n") != strings.Join(before, "\n") {
+			t.Fatalf("depth %d: files changed:\nbefore %v\nafter  %v", depth, before, after)
+		}
+	}
+	for _, p := range []string{filepath.Join(root, "victim", "sess_x"), filepath.Join(root, "sess_x")} {
+		if b, err := os.ReadFile(p); err != nil || string(b) != "keep" {
+			t.Fatalf("%s changed: %q, %v", p, b, err)
+		}
+	}
+}
+
+// TestSymlinkNotFollowed plants a symlink where a session file belongs: no
+// method may read or write through it.
+func TestSymlinkNotFollowed(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "sessions")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(root, "secret")
+	if err := os.WriteFile(target, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := "PlantedSymlink0000"
+	if err := os.Symlink(target, filepath.Join(dir, "sess_"+id)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := filestore.New(dir, filestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if data, found, err := s.Read(ctx, id); err == nil || found {
+		t.Errorf("Read through a symlink = %q, %v, %v; want an error", data, found, err)
+	}
+	if err := s.Write(ctx, id, []byte("overwritten"), time.Now().Add(time.Hour)); err == nil {
+		t.Error("Write through a symlink succeeded")
+	}
+	if l, err := s.Lock(ctx, id); err == nil {
+		l.Unlock(ctx)
+		t.Error("Lock through a symlink succeeded")
+	}
+	if b, err := os.ReadFile(target); err != nil || string(b) != "secret" {
+		t.Fatalf("the symlink target changed: %q, %v", b, err)
+	}
+}
+
+// TestDepthLayout checks that Depth spreads files over one-character
+// directories and that GC finds expired files at that depth.
+func TestDepthLayout(t *testing.T) {
+	dir := t.TempDir()
+	s, err := filestore.New(dir, filestore.Options{Depth: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ids := []string{"abc0000000000000", "abd0000000000000", "xyz0000000000000"}
+	for i, id := range ids {
+		expiry := time.Now().Add(time.Hour)
+		if i == 2 {
+			expiry = time.Now().Add(-time.Hour)
+		}
+		if err := s.Write(ctx, id, []byte(id), expiry); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"a/b/c/sess_" + ids[0], "a/b/d/sess_" + ids[1], "x/y/z/sess_" + ids[2]}
+	if got := listFiles(t, dir); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("files = %v, want %v", got, want)
+	}
+	for _, id := range ids[:2] {
+		if got, found, err := s.Read(ctx, id); err != nil || !found || string(got) != id {
+			t.Fatalf("Read(%s) = %q, %v, %v", id, got, found, err)
+		}
+	}
+	if n, err := s.GC(ctx, time.Now()); err != nil || n != 1 {
+		t.Fatalf("GC = %d, %v; want 1", n, err)
+	}
+	if err := s.Destroy(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if got := listFiles(t, dir); strings.Join(got, " ") != want[1] {
+		t.Fatalf("files after GC and Destroy = %v, want [%s]", got, want[1])
+	}
+	// An ID no longer than the depth cannot be laid out.
+	if err := s.Write(ctx, "abc", []byte("x"), time.Now().Add(time.Hour)); !errors.Is(err, core.ErrInvalidID) {
+		t.Fatalf("Write of an id as short as the depth: %v, want core.ErrInvalidID", err)
+	}
+}
+
+// TestDestroyWhileLocked checks "destroy wins": a holder whose session is
+// destroyed under it cannot bring it back through its lock.
+func TestDestroyWhileLocked(t *testing.T) {
+	s := newStore(t, filestore.Options{})
+	ctx := context.Background()
+	id := "DestroyedWhileLocked"
+	if err := s.Write(ctx, id, []byte("logged in"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.Lock(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock(ctx)
+	if err := s.Destroy(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	lw := l.(core.LockedWriter)
+	if err := lw.Write(ctx, []byte("resurrected"), time.Now().Add(time.Hour)); !errors.Is(err, core.ErrLockLost) {
+		t.Fatalf("Write through the lock of a destroyed session: %v, want core.ErrLockLost", err)
+	}
+	if _, found, _ := l.(core.LockedReader).Read(ctx); found {
+		t.Fatal("LockedReader still finds a destroyed session")
+	}
+	if _, found, _ := s.Read(ctx, id); found {
+		t.Fatal("a destroyed session came back")
+	}
+}
+
+// listFiles returns the regular files and symlinks under root, relative
+// and sorted.
+func listFiles(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			rel, _ := filepath.Rel(root, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
