@@ -1,0 +1,102 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// envDSN comes from scripts/services.sh.
+const envDSN = "SESSIONKIT_PG_DSN"
+
+// testPool returns a pool of the test database, closed with t. Without
+// SESSIONKIT_PG_DSN the test skips loudly, or fails in CI (CI set).
+func testPool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	dsn := os.Getenv(envDSN)
+	if dsn == "" {
+		msg := envDSN + " is not set: start the servers with `scripts/services.sh start DIR && . DIR/env`"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIPPING POSTGRESQL TEST: " + msg)
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 32
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pool.Ping(ctx); err != nil {
+		t.Fatalf("postgres not reachable: %v", err)
+	}
+	return pool
+}
+
+// testTable returns a table name no other test uses.
+func testTable(t testing.TB) string {
+	t.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return "sktest_" + hex.EncodeToString(b[:])
+}
+
+// newStore returns a store on a fresh table that is dropped when t ends.
+func newStore(t testing.TB, pool *pgxpool.Pool, opts Options) *Store {
+	t.Helper()
+	if opts.Table == "" {
+		opts.Table = testTable(t)
+	}
+	s, err := New(pool, opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	dropWith(t, pool, opts.Table)
+	return s
+}
+
+// dropWith drops table when t ends.
+func dropWith(t testing.TB, pool *pgxpool.Pool, table string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := pool.Exec(ctx, `DROP TABLE IF EXISTS `+pgx.Identifier{table}.Sanitize()); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+}
+
+// newID returns a random ID in core's default shape.
+func newID(t testing.TB) string {
+	t.Helper()
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789,-"
+	b := make([]byte, 43)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range b {
+		b[i] = alphabet[b[i]&63]
+	}
+	return string(b)
+}
+
+func testCtx(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -1,0 +1,271 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	mathrand "math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sessionkit/sessionkit/core"
+)
+
+// errLockLost is what a locked write returns when its lock is gone.
+var errLockLost = fmt.Errorf("pgstore: %w", core.ErrLockLost)
+
+// releaseTimeout bounds releasing a lock, which runs even on a cancelled
+// context.
+const releaseTimeout = 5 * time.Second
+
+// Lock takes id's session lock: a session-level advisory lock
+// (pg_try_advisory_lock) on a key hashed from the table and the id, held on
+// a pool connection of its own until the lock is released. Collisions of
+// the 64-bit key only serialise two sessions more than needed. A busy lock
+// is retried with jittered exponential backoff, returning the connection
+// between attempts, until ctx is done (an error wrapping ctx.Err()).
+//
+// The attempt and the read of the session's data travel in one round trip
+// (a pipelined batch; the read is its own statement, so it sees everything
+// committed before the lock was granted). The returned lock serves that data
+// from its first Read (core.LockedReader). Its Write (core.LockedWriter)
+// commits the data and then releases the lock, again in one round trip, so a
+// locked read-modify-write costs two; the Unlock that follows is free.
+//
+// A holder that dies loses the lock with its connection, at once. A holder
+// that keeps it past Options.LockTTL loses it then: the lock is released
+// and the holder's Write fails with core.ErrLockLost.
+func (s *Store) Lock(ctx context.Context, id string) (core.Lock, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, wrap("lock", err)
+	}
+	l := &lock{s: s, id: id, key: s.lockNS + id}
+	wait := s.opts.LockRetry
+	for {
+		ok, err := l.try(ctx)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+				return nil, fmt.Errorf("pgstore: lock: %w (%w)", ctxErr, err)
+			}
+			return nil, wrap("lock", err)
+		}
+		if ok {
+			l.mu.Lock() // expire reads l.timer
+			l.timer = time.AfterFunc(s.opts.LockTTL, l.expire)
+			l.mu.Unlock()
+			return l, nil
+		}
+		// Jitter in [wait/2, wait] keeps waiters from polling in step.
+		d := wait/2 + mathrand.N(wait/2+1)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, wrap("lock", ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, s.opts.LockRetryMax)
+	}
+}
+
+// lock is a held session lock. It implements core.LockedReader and
+// core.LockedWriter.
+type lock struct {
+	s       *Store
+	id, key string // key is what the advisory lock key is hashed from
+
+	mu         sync.Mutex
+	conn       *pgxpool.Conn // holds the advisory lock; nil once released
+	timer      *time.Timer   // releases the lock after LockTTL
+	prefetched bool          // data and found hold the record read with the lock
+	data       []byte
+	found      bool
+	released   bool     // by Write, Unlock or the TTL
+	lost       bool     // released by the TTL
+	written    [32]byte // SHA-256 of what this holder last wrote
+	wrote      bool
+}
+
+// lockSQL and unlockSQL hash the key the same way GC does.
+const (
+	lockSQL   = `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`
+	unlockSQL = `SELECT pg_advisory_unlock(hashtextextended($1, 0))`
+)
+
+// try makes one attempt at the lock and reads the data with it.
+func (l *lock) try(ctx context.Context) (bool, error) {
+	conn, err := l.s.pool.Acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	var (
+		got   bool
+		data  []byte
+		found bool
+	)
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	b.Queue(lockSQL, l.key).QueryRow(func(row pgx.Row) error { return row.Scan(&got) })
+	b.Queue(`SELECT data FROM `+l.s.table+` WHERE id = $1 AND expiry > $2`, l.id, time.Now()).
+		QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&data)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			found = err == nil
+			return err
+		})
+	b.Queue(`COMMIT`)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		// The lock may have been granted before the failure: dropping the
+		// connection is the sure way to release it.
+		discard(conn)
+		return false, err
+	}
+	if !got {
+		conn.Release()
+		return false, nil
+	}
+	if found && data == nil {
+		data = []byte{}
+	}
+	l.conn, l.data, l.found, l.prefetched = conn, data, found, true
+	return true, nil
+}
+
+// discard closes a pool connection (the server then drops its advisory
+// locks) and gives it back to the pool, which forgets it.
+func discard(conn *pgxpool.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	_ = conn.Conn().Close(ctx)
+	conn.Release()
+}
+
+// release unlocks and returns the connection; the caller holds l.mu. If the
+// unlock fails the connection is dropped, which releases the lock too.
+func (l *lock) release(ctx context.Context) error {
+	if l.released {
+		return nil
+	}
+	l.released = true
+	l.timer.Stop()
+	conn := l.conn
+	l.conn = nil
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	if _, err := conn.Exec(ctx, unlockSQL, l.key); err != nil {
+		discard(conn)
+		return err
+	}
+	conn.Release()
+	return nil
+}
+
+// expire runs when LockTTL has passed: the lock goes, and so does the
+// holder's right to write.
+func (l *lock) expire() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.released {
+		return
+	}
+	l.lost = true
+	_ = l.release(context.Background())
+}
+
+// Read returns the record the lock protects. The first call serves the data
+// read together with the lock, at no round trip; later calls query again.
+func (l *lock) Read(ctx context.Context) ([]byte, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, wrap("read", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.prefetched {
+		data, found := l.data, l.found
+		l.prefetched, l.data = false, nil
+		return data, found, nil
+	}
+	if l.conn != nil {
+		data, found, err := l.s.read(ctx, l.conn, l.id)
+		return data, found, wrap("read", err)
+	}
+	return l.s.Read(ctx, l.id)
+}
+
+// Write stores data under the locked id until expiry, only while this
+// holder still owns the lock (otherwise an error wrapping core.ErrLockLost,
+// nothing written), and releases the lock right after the data is
+// committed, in the same round trip. A later Write by the same holder is
+// still accepted as long as nobody holds the lock and the record is still
+// what this holder wrote.
+func (l *lock) Write(ctx context.Context, data []byte, expiry time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return wrap("write", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.prefetched, l.data = false, nil
+	switch {
+	case l.conn != nil:
+		return l.writeAndRelease(ctx, data, expiry)
+	case l.wrote && !l.lost:
+		return l.writeAgain(ctx, data, expiry)
+	}
+	return errLockLost
+}
+
+// writeAndRelease commits the data and then unlocks: the COMMIT comes
+// first, so the next holder reads this write.
+func (l *lock) writeAndRelease(ctx context.Context, data []byte, expiry time.Time) error {
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	b.Queue(l.s.upsertSQL(), l.id, nonNil(data), expiry)
+	b.Queue(`COMMIT`)
+	b.Queue(unlockSQL, l.key)
+	if err := l.conn.SendBatch(ctx, b).Close(); err != nil {
+		// Nothing committed, or the connection broke (and the server
+		// released the lock); Unlock cleans up either way.
+		return wrap("write", err)
+	}
+	l.released = true
+	l.timer.Stop()
+	l.conn.Release()
+	l.conn = nil
+	l.written, l.wrote = sha256.Sum256(data), true
+	return nil
+}
+
+// writeAgain is a further Write after writeAndRelease gave the lock back:
+// it succeeds only if nobody holds the lock now (the transaction-level
+// advisory lock is free) and the record still holds this holder's last
+// write, so nobody finished a read-modify-write in between.
+func (l *lock) writeAgain(ctx context.Context, data []byte, expiry time.Time) error {
+	tag, err := l.s.pool.Exec(ctx, `UPDATE `+l.s.table+` SET data = $2, expiry = $3
+WHERE id = $1 AND sha256(data) = $4 AND pg_try_advisory_xact_lock(hashtextextended($5, 0))`,
+		l.id, nonNil(data), expiry, l.written[:], l.key)
+	if err != nil {
+		return wrap("write", err)
+	}
+	if tag.RowsAffected() != 1 {
+		return errLockLost
+	}
+	l.written = sha256.Sum256(data)
+	return nil
+}
+
+// Unlock releases the lock and gives its connection back to the pool;
+// after a Write it has nothing left to do. Releasing a lost or released lock
+// is not an error. It runs even when ctx is already cancelled — a request
+// that ended early must not keep its session locked — bounded to five
+// seconds.
+func (l *lock) Unlock(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return wrap("unlock", l.release(ctx))
+}
