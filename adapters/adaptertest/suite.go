@@ -44,6 +44,7 @@ func Run(t *testing.T, serve Serve) {
 		{"ErrorHandler", with(insecure(), func(c *core.Config) { c.ErrorHandler = teapot }), testErrorHandler},
 		{"Streaming", insecure(), testStreaming},
 		{"ChangeAfterFirstByte", insecure(), testLate},
+		{"ManySessionsConcurrently", insecure(), testManySessions},
 		{"Locking", with(insecure(), func(c *core.Config) { c.Locking = true }), testLocking},
 		{"HeaderTransport", with(insecure(), func(c *core.Config) { c.Transport = core.TransportHeader }), testHeaderTransport},
 		{"CookieLifecycleMatchesNetHTTP", insecure(), testCookieLifecycle},
@@ -402,6 +403,44 @@ func testLate(t *testing.T, e *env) {
 	e.expect(r, "/late", 200, "early;late")
 	e.noSetCookie(r, "/late")
 	e.expect(e.get(c, e.base, "/read"), "/read", 200, "n=11")
+}
+
+// testManySessions runs clients with their own sessions side by side over
+// keep-alive connections: each must only ever see its own session (an
+// adapter that kept a reused request buffer would mix them up).
+func testManySessions(t *testing.T, e *env) {
+	const clients, rounds = 10, 10
+	var wg sync.WaitGroup
+	errs := make(chan string, clients)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := e.client()
+			if _, err := c.Get(e.base + "/new"); err != nil {
+				errs <- err.Error()
+				return
+			}
+			for r := range rounds {
+				res, err := c.Get(e.base + "/incr")
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if want := fmt.Sprintf("n=%d", r+2); string(body) != want {
+					errs <- fmt.Sprintf("client %d round %d: got %q, want %q", i, r, body, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
+	}
 }
 
 func testLocking(t *testing.T, e *env) {
