@@ -85,8 +85,7 @@ func (w *sessionWriter) before() bool {
 	w.started = true
 	if err := w.m.Commit(w.r.Context(), w.s, w.ResponseWriter.Header()); err != nil {
 		w.failed = true
-		w.m.logCommit(w.r, err)
-		w.m.fail(w.ResponseWriter, w.r, err)
+		w.m.ServeError(w.ResponseWriter, w.r, err)
 		return false
 	}
 	return true
@@ -157,9 +156,7 @@ func (w *sessionWriter) finish() {
 		w.before()
 		return
 	}
-	if err := w.m.Commit(w.r.Context(), w.s, nil); err != nil {
-		w.m.logCommit(w.r, err)
-	}
+	w.m.CommitAfterHeaders(w.r.Context(), w.s)
 }
 
 func (m *Manager) logCommit(r *http.Request, err error) {
