@@ -1,0 +1,50 @@
+// Command echo is the sessionkit demo on Echo: sign in (the session ID is
+// regenerated), a counter, flash messages, sign out (the session is
+// destroyed) and a page showing the session's metadata.
+//
+//	cd examples && go run ./echo [-addr 127.0.0.1:8080]
+package main
+
+import (
+	"flag"
+	"log"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	echosession "github.com/sessionkit/sessionkit/adapters/echo"
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/examples/internal/demo"
+)
+
+// newEcho maps the demo's pages onto Echo behind the session middleware.
+func newEcho(m *core.Manager) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Use(middleware.Logger(), middleware.Recover(), echosession.Middleware(m))
+	for _, rt := range demo.Routes() {
+		handle := rt.Handle
+		e.Add(rt.Method, rt.Path, func(c echo.Context) error {
+			res := handle(echosession.Get(c), c.FormValue)
+			if res.Redirect != "" {
+				return c.Redirect(http.StatusSeeOther, res.Redirect)
+			}
+			return c.Blob(http.StatusOK, demo.ContentType, res.HTML)
+		})
+	}
+	return e
+}
+
+func main() {
+	addr := flag.String("addr", demo.DefaultAddr, "listen address")
+	flag.Parse()
+	m, err := demo.NewManager()
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = demo.ListenAndServe(*addr, newEcho(m))
+	m.Close()
+	if err != nil {
+		log.Fatal(err)
+	}
+}
