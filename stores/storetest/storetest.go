@@ -92,11 +92,12 @@ func (k *kit) storeWith(t *testing.T, c core.Capability, name string) core.Store
 	return s
 }
 
-// opTimeout bounds every store call the kit makes, so a hanging store fails
-// the run instead of stalling it.
+// opTimeout bounds one lock wait or one goroutine's store call.
 const opTimeout = 10 * time.Second
 
-// testContext returns a context that ends when t ends or after a minute.
+// testContext returns the context of a subtest's store calls: it ends when
+// t ends or after a minute, so a hanging store fails the run instead of
+// stalling it.
 func testContext(t *testing.T) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
