@@ -16,12 +16,14 @@ import (
 // ErrClosed reports use of a Store after Close.
 var ErrClosed = errors.New("memstore: store closed")
 
-// Defaults for the zero Options.
-const (
-	DefaultShards  = 64
-	DefaultLockTTL = 30 * time.Second
-	maxShards      = 1 << 16
-)
+// DefaultShards is the number of shards when Options.Shards is zero.
+const DefaultShards = 64
+
+// DefaultLockTTL is the lock TTL when Options.LockTTL is zero.
+const DefaultLockTTL = 30 * time.Second
+
+// maxShards caps Options.Shards.
+const maxShards = 1 << 16
 
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
