@@ -15,9 +15,10 @@ import (
 // envDSN comes from scripts/services.sh.
 const envDSN = "SESSIONKIT_PG_DSN"
 
-// testPool returns a pool of the test database, closed with t. Without
+// testPool returns a pool of the test database, closed with t, after
+// applying configure to its config. Without
 // SESSIONKIT_PG_DSN the test skips loudly, or fails in CI (CI set).
-func testPool(t testing.TB) *pgxpool.Pool {
+func testPool(t testing.TB, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
 	t.Helper()
 	dsn := os.Getenv(envDSN)
 	if dsn == "" {
@@ -32,6 +33,9 @@ func testPool(t testing.TB) *pgxpool.Pool {
 		t.Fatal(err)
 	}
 	cfg.MaxConns = 32
+	for _, f := range configure {
+		f(cfg)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -5,11 +5,12 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	mathrand "math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionkit/sessionkit/core"
@@ -22,19 +23,26 @@ var errLockLost = fmt.Errorf("pgstore: %w", core.ErrLockLost)
 // context.
 const releaseTimeout = 5 * time.Second
 
+// lockWaitSlice bounds one server-side wait for a busy lock. Between
+// slices the waiter gives its connection back to the pool, so a waiting
+// crowd cannot starve a lock holder that needs a second connection, and a
+// waiter whose client went away is dropped by the server within a slice.
+const lockWaitSlice = 500 * time.Millisecond
+
 // Lock takes id's session lock: a session-level advisory lock
-// (pg_try_advisory_lock) on a key hashed from the table and the id, held on
-// a pool connection of its own until the lock is released. Collisions of
-// the 64-bit key only serialise two sessions more than needed. A busy lock
-// is retried with jittered exponential backoff, returning the connection
-// between attempts, until ctx is done (an error wrapping ctx.Err()).
+// (pg_advisory_lock) on a key hashed from the table and the id, held on a
+// pool connection of its own until the lock is released. Collisions of the
+// 64-bit key only serialise two sessions more than needed.
 //
-// The attempt and the read of the session's data travel in one round trip
-// (a pipelined batch; the read is its own statement, so it sees everything
-// committed before the lock was granted). The returned lock serves that data
-// from its first Read (core.LockedReader). Its Write (core.LockedWriter)
-// commits the data and then releases the lock, again in one round trip, so a
-// locked read-modify-write costs two; the Unlock that follows is free.
+// A busy lock is waited for inside PostgreSQL, which hands it to the next
+// waiter the moment it is released, in slices of at most half a second
+// (lock_timeout), until ctx is done (an error wrapping ctx.Err()). The wait
+// and the read of the session's data travel in one round trip (a pipelined
+// batch; the read is its own statement, so it sees everything committed
+// before the lock was granted). The returned lock serves that data from its
+// first Read (core.LockedReader). Its Write (core.LockedWriter) commits the
+// data and then releases the lock, again in one round trip, so a locked
+// read-modify-write costs two; the Unlock that follows is free.
 //
 // A holder that dies loses the lock with its connection, at once. A holder
 // that keeps it past Options.LockTTL loses it then: the lock is released
@@ -44,7 +52,6 @@ func (s *Store) Lock(ctx context.Context, id string) (core.Lock, error) {
 		return nil, wrap("lock", err)
 	}
 	l := &lock{s: s, id: id, key: s.lockNS + id}
-	wait := s.opts.LockRetry
 	for {
 		ok, err := l.try(ctx)
 		if err != nil {
@@ -59,16 +66,9 @@ func (s *Store) Lock(ctx context.Context, id string) (core.Lock, error) {
 			l.mu.Unlock()
 			return l, nil
 		}
-		// Jitter in [wait/2, wait] keeps waiters from polling in step.
-		d := wait/2 + mathrand.N(wait/2+1)
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, wrap("lock", ctx.Err())
-		case <-t.C:
+		if err := ctx.Err(); err != nil {
+			return nil, wrap("lock", err)
 		}
-		wait = min(2*wait, s.opts.LockRetryMax)
 	}
 }
 
@@ -90,52 +90,65 @@ type lock struct {
 	wrote      bool
 }
 
-// lockSQL and unlockSQL hash the key the same way GC does.
+// lockSQL waits for the lock, unlockSQL releases it; both hash the key
+// the same way GC does.
 const (
-	lockSQL   = `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`
+	lockSQL   = `SELECT pg_advisory_lock(hashtextextended($1, 0))`
 	unlockSQL = `SELECT pg_advisory_unlock(hashtextextended($1, 0))`
 )
 
-// try makes one attempt at the lock and reads the data with it.
+// try waits one slice for the lock and reads the data once it is granted,
+// all in one batch. It reports false when the slice ran out.
 func (l *lock) try(ctx context.Context) (bool, error) {
 	conn, err := l.s.pool.Acquire(ctx)
 	if err != nil {
 		return false, err
 	}
+	wait := lockWaitSlice
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, max(time.Until(dl), time.Millisecond))
+	}
 	var (
-		got   bool
 		data  []byte
 		found bool
 	)
 	b := &pgx.Batch{}
+	// SET LOCAL: the timeout ends with the transaction; the session-level
+	// advisory lock does not.
 	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
-	b.Queue(lockSQL, l.key).QueryRow(func(row pgx.Row) error { return row.Scan(&got) })
+	b.Queue(`SELECT set_config('lock_timeout', $1, true)`, strconv.FormatInt(wait.Milliseconds(), 10))
+	b.Queue(lockSQL, l.key)
 	b.Queue(`SELECT data FROM `+l.s.table+` WHERE id = $1 AND expiry > $2`, l.id, time.Now()).
 		QueryRow(func(row pgx.Row) error {
-			err := row.Scan(&data)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			found = err == nil
+			var err error
+			data, found, err = scanData(row)
 			return err
 		})
 	b.Queue(`COMMIT`)
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+	err = conn.SendBatch(ctx, b).Close()
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == lockNotAvailable {
+		// The slice ran out: end the failed transaction and let the
+		// connection go back to the pool before the next slice.
+		if _, err := conn.Exec(ctx, `ROLLBACK`); err != nil {
+			discard(conn)
+			return false, err
+		}
+		conn.Release()
+		return false, nil
+	}
+	if err != nil {
 		// The lock may have been granted before the failure: dropping the
 		// connection is the sure way to release it.
 		discard(conn)
 		return false, err
 	}
-	if !got {
-		conn.Release()
-		return false, nil
-	}
-	if found && data == nil {
-		data = []byte{}
-	}
 	l.conn, l.data, l.found, l.prefetched = conn, data, found, true
 	return true, nil
 }
+
+// lockNotAvailable is the SQLSTATE of a lock_timeout.
+const lockNotAvailable = "55P03"
 
 // discard closes a pool connection (the server then drops its advisory
 // locks) and gives it back to the pool, which forgets it.

@@ -35,10 +35,8 @@ var (
 
 // Defaults of Options.
 const (
-	DefaultTable        = "sessionkit_sessions"
-	DefaultLockTTL      = 30 * time.Second
-	DefaultLockRetry    = 2 * time.Millisecond
-	DefaultLockRetryMax = 64 * time.Millisecond
+	DefaultTable   = "sessionkit_sessions"
+	DefaultLockTTL = 30 * time.Second
 )
 
 // Options configures a Store. The zero value is a table named
@@ -60,11 +58,6 @@ type Options struct {
 	// refused with core.ErrLockLost. A holder that dies loses its lock at
 	// once, with its connection.
 	LockTTL time.Duration
-
-	// LockRetry is the first wait after a failed lock attempt (default
-	// 2ms); waits double up to LockRetryMax (default 64ms), with jitter.
-	LockRetry    time.Duration
-	LockRetryMax time.Duration
 }
 
 // Store keeps sessions in one PostgreSQL table through a pgx v5 pool that
@@ -99,17 +92,8 @@ func New(pool *pgxpool.Pool, opts Options) (*Store, error) {
 	if opts.LockTTL == 0 {
 		opts.LockTTL = DefaultLockTTL
 	}
-	if opts.LockRetry == 0 {
-		opts.LockRetry = DefaultLockRetry
-	}
-	if opts.LockRetryMax == 0 {
-		opts.LockRetryMax = DefaultLockRetryMax
-	}
-	switch {
-	case opts.LockTTL < 0:
+	if opts.LockTTL < 0 {
 		return nil, fmt.Errorf("pgstore: negative LockTTL %v: %w", opts.LockTTL, core.ErrConfig)
-	case opts.LockRetry < 0 || opts.LockRetryMax < opts.LockRetry:
-		return nil, fmt.Errorf("pgstore: LockRetry %v / LockRetryMax %v: %w", opts.LockRetry, opts.LockRetryMax, core.ErrConfig)
 	}
 	table, index, err := names(opts.Table)
 	if err != nil {
@@ -230,8 +214,13 @@ type rowQuerier interface {
 }
 
 func (s *Store) read(ctx context.Context, q rowQuerier, id string) ([]byte, bool, error) {
+	return scanData(q.QueryRow(ctx, `SELECT data FROM `+s.table+` WHERE id = $1 AND expiry > $2`, id, time.Now()))
+}
+
+// scanData scans a row holding one data column, or none.
+func scanData(row pgx.Row) ([]byte, bool, error) {
 	var data []byte
-	err := q.QueryRow(ctx, `SELECT data FROM `+s.table+` WHERE id = $1 AND expiry > $2`, id, time.Now()).Scan(&data)
+	err := row.Scan(&data)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, nil
 	}

@@ -38,7 +38,6 @@ func TestNew(t *testing.T) {
 		{"LeadingDigit", pool, Options{Table: "1s"}, true},
 		{"TooLong", pool, Options{Table: strings.Repeat("s", 51)}, true},
 		{"NegativeLockTTL", pool, Options{LockTTL: -time.Second}, true},
-		{"RetryMaxBelowRetry", pool, Options{LockRetry: time.Second, LockRetryMax: time.Millisecond}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -411,5 +410,77 @@ func wantRecord(ctx context.Context, t testing.TB, s *Store, id, want string) {
 	data, found, err := s.Read(ctx, id)
 	if err != nil || !found || string(data) != want {
 		t.Fatalf("Read = %q, found=%v, err=%v; want %q", data, found, err, want)
+	}
+}
+
+// TestLockWaitSlices holds a lock for longer than one server-side wait
+// slice: the waiter keeps waiting across slices and gets the lock, with the
+// holder's data, once it is released.
+func TestLockWaitSlices(t *testing.T) {
+	ctx := testCtx(t)
+	s := newStore(t, testPool(t), Options{})
+	id := newID(t)
+	held := mustLock(ctx, t, s, id)
+	got := make(chan error, 1)
+	go func() {
+		l, err := s.Lock(ctx, id)
+		if err == nil {
+			var data []byte
+			data, _, err = l.(core.LockedReader).Read(ctx)
+			if err == nil && string(data) != "from holder" {
+				err = fmt.Errorf("waiter read %q, want the holder's write", data)
+			}
+			l.Unlock(ctx)
+		}
+		got <- err
+	}()
+	time.Sleep(lockWaitSlice + lockWaitSlice/2)
+	select {
+	case err := <-got:
+		t.Fatalf("the waiter returned while the lock was held: %v", err)
+	default:
+	}
+	if err := held.(core.LockedWriter).Write(ctx, []byte("from holder"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWaitersDoNotStarveHolder fills a small pool with waiters for one
+// lock: the holder still gets a connection for a call outside its lock
+// (as the Manager's Destroy at logout), because waiters hand theirs back
+// between wait slices.
+func TestWaitersDoNotStarveHolder(t *testing.T) {
+	ctx := testCtx(t)
+	pool := testPool(t, func(cfg *pgxpool.Config) { cfg.MaxConns = 4 })
+	s := newStore(t, pool, Options{})
+	id := newID(t)
+	if err := s.Write(ctx, id, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	held := mustLock(ctx, t, s, id)
+	const waiters = 8
+	var wg sync.WaitGroup
+	for i := 0; i < waiters; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if l, err := s.Lock(ctx, id); err == nil {
+				l.Unlock(ctx)
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond) // let the waiters take the pool
+	if err := s.Destroy(ctx, id); err != nil {
+		t.Fatalf("Destroy while waiters crowd the pool: %v", err)
+	}
+	if err := held.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if _, found, err := s.Read(ctx, id); err != nil || found {
+		t.Fatalf("Read after Destroy: found=%v err=%v", found, err)
 	}
 }
