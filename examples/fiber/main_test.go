@@ -1,0 +1,33 @@
+package main
+
+import (
+	"net"
+	"testing"
+
+	"github.com/sessionkit/sessionkit/examples/internal/demo"
+	"github.com/sessionkit/sessionkit/examples/internal/demotest"
+)
+
+func TestDemo(t *testing.T) {
+	m, err := demo.NewManager()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := newApp(m)
+	done := make(chan error, 1)
+	go func() { done <- app.Listener(ln) }()
+	defer func() {
+		if err := app.Shutdown(); err != nil {
+			t.Error(err)
+		}
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	demotest.Run(t, "http://"+ln.Addr().String())
+}
