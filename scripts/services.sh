@@ -56,7 +56,9 @@ missing_packages() {
 	command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 	[ -n "$(pg_bindir)" ] || missing+=(postgresql)
 	command -v php >/dev/null 2>&1 || missing+=(php-cli)
-	if ! command -v php >/dev/null 2>&1 || ! php -m 2>/dev/null | grep -qx redis; then
+	# grep without -q reads to the end: an early exit would SIGPIPE php and,
+	# under pipefail, fail the pipeline although the module is there.
+	if ! command -v php >/dev/null 2>&1 || ! php -m 2>/dev/null | grep -x redis >/dev/null; then
 		missing+=(php-redis)
 	fi
 	command -v chromium >/dev/null 2>&1 || missing+=(chromium)
@@ -126,21 +128,30 @@ port_in_use() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-TAKEN=" "
-
 # free_port prints a port that is free on 127.0.0.1 and not handed out by
 # this run yet. With "bus" it also needs port+10000 free (Redis Cluster's
-# node-to-node bus).
+# node-to-node bus). Ports come from below the kernel's ephemeral range when
+# it leaves room, so outgoing connections do not take them meanwhile.
 free_port() {
-	local want_bus="${1:-}" p i
+	local want_bus="${1:-}" p i lo=10000 hi span ephemeral
+	ephemeral="$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+	hi=$((ephemeral - 1))
+	[ -n "$want_bus" ] && hi=$((hi - 10000))
+	if [ "$hi" -le $((lo + 1000)) ]; then
+		lo=20000 hi=45000
+	fi
+	span=$((hi - lo + 1))
 	for i in $(seq 1 200); do
-		p=$((20000 + RANDOM % 25000))
-		case "$TAKEN" in *" $p "* | *" $((p + 10000)) "*) continue ;; esac
+		p=$((lo + (RANDOM * 32768 + RANDOM) % span))
+		[ -e "$STATEDIR/.port-$p" ] && continue
 		port_in_use "$p" && continue
 		if [ -n "$want_bus" ]; then
+			[ -e "$STATEDIR/.port-$((p + 10000))" ] && continue
 			port_in_use "$((p + 10000))" && continue
+			: >"$STATEDIR/.port-$((p + 10000))"
 		fi
-		TAKEN="$TAKEN$p $((p + 10000)) "
+		# Files, not a variable: callers run in command substitutions.
+		: >"$STATEDIR/.port-$p"
 		echo "$p"
 		return 0
 	done
@@ -177,7 +188,7 @@ start_redis() {
 			return 0
 		fi
 		stop_pidfile "$dir/redis.pid"
-		log "redis $name did not start on port $port (attempt $attempt)"
+		log "redis $name did not start on port $port (attempt $attempt): $(tail -n 3 "$dir/redis.log" 2>/dev/null | tr '\n' ' ')"
 	done
 	tail -n 20 "$dir/redis.log" >&2 || true
 	die "redis $name did not start"
@@ -314,6 +325,14 @@ stop_all() {
 			stop_pidfile "$STATEDIR/pg.pid"
 		fi
 	fi
+	# A cluster kept in /tmp (see start_postgres) would outlive the state
+	# directory: remove it with its link.
+	if [ -L "$STATEDIR/pg" ]; then
+		local target
+		target="$(readlink "$STATEDIR/pg")"
+		case "$target" in /tmp/sessionkit-pg.*) rm -rf "$target" ;; esac
+		rm -f "$STATEDIR/pg"
+	fi
 	rm -f "$STATEDIR/env"
 }
 
@@ -327,12 +346,7 @@ main() {
 		install_packages
 		# A previous run in the same directory is stopped and wiped first.
 		stop_all
-		local target
-		if [ -L "$STATEDIR/pg" ]; then
-			target="$(readlink "$STATEDIR/pg")"
-			case "$target" in /tmp/sessionkit-pg.*) rm -rf "$target" ;; esac
-		fi
-		rm -rf "$STATEDIR"/redis-* "$STATEDIR/pg" "$STATEDIR"/*.log "$STATEDIR"/*.port
+		rm -rf "$STATEDIR"/redis-* "$STATEDIR/pg" "$STATEDIR"/*.log "$STATEDIR"/*.port "$STATEDIR"/.port-*
 		# Stop what was started if anything below fails.
 		trap 'rc=$?; [ "$rc" -eq 0 ] || stop_all' EXIT
 		local redis_port
