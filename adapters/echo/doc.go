@@ -10,7 +10,10 @@
 // (store down, lock timeout) answers with the Manager's error response (503
 // by default) instead of the handler's. A handler's returned error goes to
 // Echo's HTTPErrorHandler inside the middleware, so that its response
-// carries the session's headers too.
+// carries the session's headers too; the middleware then returns the error,
+// as Echo's Logger middleware does, and Echo calls the handler again, so a
+// custom HTTPErrorHandler must skip a response that is already committed
+// (Echo's default one does).
 //
 //	m, err := core.New(nil, core.Config{}) // memory store, secure cookie
 //	if err != nil { … }
