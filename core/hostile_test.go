@@ -1,0 +1,92 @@
+package core_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/stores/memstore"
+)
+
+func hostileManager(t testing.TB) (*core.Manager, *countingStore, string) {
+	store := newCounting(memstore.New(memstore.Options{}))
+	m, err := core.New(store, core.Config{Keys: [][]byte{testKey}, Cookie: core.CookieConfig{Insecure: true}, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := m.Load(context.Background(), http.Header{})
+	s.Set("n", 1)
+	h := http.Header{}
+	if err := m.Commit(context.Background(), s, h); err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimPrefix(strings.SplitN(h.Get("Set-Cookie"), ";", 2)[0], "sid=")
+	return m, store, token
+}
+
+// Every single-bit flip of a valid token is refused before the store.
+func TestEveryBitFlipIsRejected(t *testing.T) {
+	m, store, token := hostileManager(t)
+	defer m.Close()
+	for i := 0; i < len(token); i++ {
+		for bit := 0; bit < 8; bit++ {
+			b := []byte(token)
+			b[i] ^= 1 << bit
+			before := store.calls()
+			s := m.Load(context.Background(), http.Header{"Cookie": {"sid=" + string(b)}})
+			if !s.IsNew() {
+				// A flip can only land on an equivalent base64 spelling of
+				// the same bytes (the padding bits of the last character);
+				// anything else opening the session is a forgery.
+				if store.calls() == before {
+					t.Fatalf("byte %d bit %d: session opened without a store read", i, bit)
+				}
+				continue
+			}
+			if n := store.calls() - before; n != 0 {
+				t.Fatalf("byte %d bit %d: %d store calls for a forged token", i, bit, n)
+			}
+		}
+	}
+}
+
+// Only the configured transport carries the ID: not the URL, not a header.
+func TestIDsElsewhereAreIgnored(t *testing.T) {
+	m, store, token := hostileManager(t)
+	defer m.Close()
+	for _, h := range []http.Header{
+		{"Session-Token": {token}},
+		{"X-Session-Id": {token}},
+		{"Cookie": {"session=" + token}},
+		{"Cookie": {"SID=" + token}},
+	} {
+		before := store.calls()
+		if s := m.Load(context.Background(), h); !s.IsNew() || store.calls() != before {
+			t.Fatalf("%v opened the session", h)
+		}
+	}
+}
+
+func FuzzTokenRead(f *testing.F) {
+	m, store, token := hostileManager(f)
+	defer m.Close()
+	f.Add("sid=" + token)
+	f.Add("sid=" + token + "; sid=x")
+	f.Add("sid=\x00")
+	f.Add(strings.Repeat("a", 5000))
+	f.Fuzz(func(t *testing.T, cookie string) {
+		before := store.calls()
+		s := m.Load(context.Background(), http.Header{"Cookie": {cookie}})
+		if s.IsNew() {
+			if store.calls() != before+1 && store.calls() != before {
+				t.Fatalf("%d store calls", store.calls()-before)
+			}
+			return
+		}
+		if !core.ValidID(s.ID()) {
+			t.Fatalf("opened a session with an invalid ID")
+		}
+	})
+}
