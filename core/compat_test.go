@@ -144,4 +144,3 @@ func TestDestroyUserLogsOutEverywhere(t *testing.T) {
 		}
 	}
 }
-
