@@ -100,6 +100,9 @@ func (l *lock) try(ctx context.Context) (bool, error) {
 	if l.s.oneKeyspace {
 		res, err := lockScript.Run(ctx, l.s.client, []string{l.lockKey, l.key}, l.token, l.s.opts.LockTTL.Milliseconds()).Slice()
 		if err != nil {
+			// The script may have run and only its reply been lost: free
+			// the lock rather than leave the session blocked for LockTTL.
+			l.release(ctx)
 			return false, err
 		}
 		if len(res) == 0 {
