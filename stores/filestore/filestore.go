@@ -28,7 +28,9 @@ type Options struct {
 	// expects them to exist (mod_files.sh). 0 to 16.
 	Depth int
 	// Mode is the permission of new session files, PHP's "MODE;" prefix.
-	// The process umask applies, as it does for PHP. Default 0600.
+	// The process umask applies, as it does for PHP. Execute bits are
+	// refused: the store uses the owner-execute bit to mark a file whose
+	// write is in progress. Default 0600.
 	Mode os.FileMode
 	// DirMode is the permission of the subdirectories the store creates
 	// when Depth > 0. Default 0700.
@@ -88,6 +90,9 @@ func New(dir string, opts Options) (*Store, error) {
 	}
 	if opts.Mode&^fs.ModePerm != 0 || opts.DirMode&^fs.ModePerm != 0 {
 		return nil, fmt.Errorf("filestore: %w: Mode and DirMode take permission bits only", core.ErrConfig)
+	}
+	if opts.Mode&0o111 != 0 {
+		return nil, fmt.Errorf("filestore: %w: session files must not be executable (Mode %o)", core.ErrConfig, opts.Mode)
 	}
 	if opts.MaxLifetime < 0 {
 		return nil, fmt.Errorf("filestore: %w: negative MaxLifetime", core.ErrConfig)
@@ -173,7 +178,7 @@ func (s *Store) Write(ctx context.Context, id string, data []byte, expiry time.T
 	if err := s.begin(ctx, id); err != nil {
 		return err
 	}
-	return s.exclusive(ctx, id, true, func(h *handle) error { return h.write(data, expiry) })
+	return s.exclusive(ctx, id, true, func(h *handle, fi os.FileInfo) error { return h.write(data, expiry, fi) })
 }
 
 // Swap writes new only if the live record equals old (or, with old == nil,
@@ -184,11 +189,13 @@ func (s *Store) Swap(ctx context.Context, id string, old, new []byte, expiry tim
 		return false, err
 	}
 	var swapped bool
-	err := s.exclusive(ctx, id, old == nil, func(h *handle) error {
+	err := s.exclusive(ctx, id, old == nil, func(h *handle, fi os.FileInfo) error {
 		swapped = false
-		fi, err := s.check(h.f)
-		if err != nil {
-			return err
+		if fi == nil {
+			var err error
+			if fi, err = s.check(h.f); err != nil {
+				return err
+			}
 		}
 		cur, found, err := h.read(fi, time.Now())
 		if err != nil {
@@ -197,7 +204,7 @@ func (s *Store) Swap(ctx context.Context, id string, old, new []byte, expiry tim
 		if old == nil && found || old != nil && (!found || !bytes.Equal(cur, old)) {
 			return nil
 		}
-		if err := h.write(new, expiry); err != nil {
+		if err := h.write(new, expiry, fi); err != nil {
 			return err
 		}
 		swapped = true
@@ -208,19 +215,20 @@ func (s *Store) Swap(ctx context.Context, id string, old, new []byte, expiry tim
 
 // exclusive runs fn on id's session file under its exclusive lock: the
 // lock this process holds, if it does, else a flock taken for fn alone.
-// With create, an absent file is created; without, fn is not run for it.
-// When the file turns out to have been destroyed meanwhile (fn returns
+// fn gets the file's stat when it was just taken, nil otherwise. With
+// create, an absent file is created; without, fn is not run for it. When
+// the file turns out to have been destroyed meanwhile (fn returns
 // errUnlinked), it starts over on whatever the name means now.
-func (s *Store) exclusive(ctx context.Context, id string, create bool, fn func(h *handle) error) error {
+func (s *Store) exclusive(ctx context.Context, id string, create bool, fn func(h *handle, fi os.FileInfo) error) error {
 	for attempt := 0; attempt < maxReopen; attempt++ {
-		if handled, err := s.viaHolder(id, fn); handled {
+		if handled, err := s.viaHolder(id, func(h *handle) error { return fn(h, nil) }); handled {
 			return err
 		}
 		h, err := s.open(ctx, id, create, lockExclusive)
 		if err != nil || h == nil {
 			return err
 		}
-		err = fn(h)
+		err = fn(h, h.fi)
 		h.release()
 		if !errors.Is(err, errUnlinked) {
 			return err

@@ -17,7 +17,7 @@ import (
 // of millions of sessions is streamed, never loaded whole.
 const gcBatch = 256
 
-// orphanAge is how old a redo file whose session file is gone must be
+// orphanAge is how old a redo file no write needs must be
 // before GC removes it; younger ones may belong to a write in progress.
 const orphanAge = time.Minute
 
@@ -126,16 +126,17 @@ func (g *gcRun) session(ctx context.Context, dir, id string, e fs.DirEntry) {
 		return
 	}
 	defer h.release()
-	if _, err := os.Lstat(redo); err == nil {
-		if err := h.recoverRedo(); err != nil {
-			g.note(err)
-			return
-		}
-	}
 	fi, err = g.s.check(f)
 	if err != nil {
 		g.note(err)
 		return
+	}
+	if fi.Mode()&dirtyBit != 0 {
+		if err := h.recoverRedo(); err != nil {
+			g.note(err)
+			return
+		}
+		fi = h.fi
 	}
 	if _, nlink, _ := fileInfo(fi); nlink == 0 || g.s.live(fi, g.now) {
 		return
@@ -150,17 +151,21 @@ func (g *gcRun) session(ctx context.Context, dir, id string, e fs.DirEntry) {
 	g.removed++
 }
 
-// orphan removes a redo file whose session file no longer exists.
+// orphan removes a redo file that no write needs: one whose session file
+// is gone or not marked dirty, once it is old enough not to belong to a
+// write in progress.
 func (g *gcRun) orphan(dir, id string, e fs.DirEntry) {
 	if checkID(id, g.s.depth) != nil || g.s.sessionDir(id) != dir {
 		return
 	}
-	path, redo := g.s.paths(id)
-	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
-		return
-	}
 	fi, err := e.Info()
 	if err != nil || time.Since(fi.ModTime()) < orphanAge {
+		return
+	}
+	path, redo := g.s.paths(id)
+	if sfi, err := os.Lstat(path); err == nil && sfi.Mode()&dirtyBit != 0 {
+		return
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return
 	}
 	if err := os.Remove(redo); err != nil {

@@ -98,7 +98,7 @@ func (l *fileLock) Write(ctx context.Context, data []byte, expiry time.Time) err
 	if l.h == nil {
 		return fmt.Errorf("filestore: write after unlock: %w", core.ErrLockLost)
 	}
-	err := l.h.write(data, expiry)
+	err := l.h.write(data, expiry, nil)
 	if errors.Is(err, errUnlinked) {
 		return fmt.Errorf("filestore: session destroyed while locked: %w", core.ErrLockLost)
 	}
@@ -153,17 +153,11 @@ type handle struct {
 	redo string
 }
 
-// release drops the flock and closes the file. Closing alone would release
-// it too; unlocking first makes the release immediate even if another
-// descriptor of this file description existed.
+// release closes the file, which drops its flock: a Go File is the only
+// descriptor of its open file description.
 func (h *handle) release() error {
-	uerr := unlock(h.f)
-	cerr := h.f.Close()
-	if uerr != nil {
-		return fsErr("unlock", uerr)
-	}
-	if cerr != nil {
-		return fsErr("close", cerr)
+	if err := h.f.Close(); err != nil {
+		return fsErr("close", err)
 	}
 	return nil
 }
@@ -220,7 +214,7 @@ func (s *Store) open(ctx context.Context, id string, create bool, how int) (*han
 			continue
 		}
 		h.fi = fi
-		if _, err := os.Lstat(redo); err == nil {
+		if fi.Mode()&dirtyBit != 0 {
 			if how != lockExclusive {
 				// Repairing needs the exclusive lock and a writable
 				// descriptor; reopen that way, without creating.

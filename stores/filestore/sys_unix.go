@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"syscall"
-	"time"
 )
 
 // supported reports whether this platform has flock(2). It is true here.
@@ -47,26 +46,6 @@ func tryLock(f *os.File, how int) (bool, error) {
 		return false, err
 	}
 	return true, nil
-}
-
-// unlock releases f's flock.
-func unlock(f *os.File) error {
-	var err error
-	if ctlErr := rawFD(f, func(fd int) { err = syscall.Flock(fd, syscall.LOCK_UN) }); ctlErr != nil {
-		return ctlErr
-	}
-	return err
-}
-
-// setMtime sets f's access and modification times to t through the open
-// descriptor, so a symlink swapped in after the open cannot redirect it.
-func setMtime(f *os.File, t time.Time) error {
-	tv := syscall.NsecToTimeval(t.UnixNano())
-	var err error
-	if ctlErr := rawFD(f, func(fd int) { err = syscall.Futimes(fd, []syscall.Timeval{tv, tv}) }); ctlErr != nil {
-		return ctlErr
-	}
-	return err
 }
 
 // fileInfo extracts the inode, link count and owner from a FileInfo.

@@ -21,13 +21,19 @@ import (
 //     pwrite at offset 0: the kernel copies one page or none, and a killed
 //     process leaves the old or the new content.
 //   - Any other write first stores the new content, with a checksum, in the
-//     session's redo file (.r_<id> beside sess_<id>), then pwrites the
-//     payload at offset 0, ftruncates to its length (never to 0 first, so
-//     the file is never empty midway) and removes the redo file. Whoever
-//     locks the session next finds a leftover redo file and, if it is
-//     complete and belongs to this inode, finishes the write from it, else
-//     discards it. PHP does not know redo files; a PHP process locking a
-//     session right after a Go writer died mid-write may see the torn file.
+//     session's redo file (.r_<id> beside sess_<id>), marks the session
+//     file dirty (the owner-execute bit, which session files never carry
+//     otherwise), pwrites the payload at offset 0, ftruncates to its
+//     length (never to 0 first, so the file is never empty midway), clears
+//     the mark and removes the redo file. Whoever locks a dirty session
+//     next finishes the write from the redo file if it is complete and
+//     meant for this inode, else discards it; a clean session costs
+//     readers no extra system call. PHP does not know redo files: a PHP
+//     process locking a session right after a Go writer died mid-write may
+//     see the torn file.
+
+// dirtyBit marks a session file whose write may be unfinished.
+const dirtyBit = 0o100
 
 // redoTrailer follows the payload in a redo file: inode, mtime (unix ns),
 // payload length, CRC-32C of everything before it, magic.
@@ -52,31 +58,44 @@ func (h *handle) read(fi os.FileInfo, now time.Time) ([]byte, bool, error) {
 }
 
 // write replaces the locked file's content with data and its mtime with
-// the encoding of expiry. It returns errUnlinked when the file was
+// the encoding of expiry. fi is the file's stat if the caller has a fresh
+// one, nil to stat again. It returns errUnlinked when the file was
 // destroyed while locked.
-func (h *handle) write(data []byte, expiry time.Time) error {
-	fi, err := h.f.Stat()
-	if err != nil {
-		return fsErr("stat", err)
+func (h *handle) write(data []byte, expiry time.Time, fi os.FileInfo) error {
+	if fi == nil {
+		var err error
+		if fi, err = h.f.Stat(); err != nil {
+			return fsErr("stat", err)
+		}
 	}
 	ino, nlink, _ := fileInfo(fi)
 	if nlink == 0 {
 		return errUnlinked
 	}
 	mtime := h.s.mtimeFor(expiry)
-	direct := int64(len(data)) >= fi.Size() && len(data) <= h.s.pageSize
-	if !direct {
-		if err := h.writeRedo(data, ino, mtime); err != nil {
-			return err
-		}
+	if int64(len(data)) >= fi.Size() && len(data) <= h.s.pageSize {
+		return h.apply(data, fi.Size(), mtime)
+	}
+	if err := h.writeRedo(data, ino, mtime); err != nil {
+		return err
+	}
+	perm := fi.Mode().Perm() &^ dirtyBit
+	if err := h.f.Chmod(perm | dirtyBit); err != nil {
+		return fsErr("mark dirty", err)
 	}
 	if err := h.apply(data, fi.Size(), mtime); err != nil {
 		return err
 	}
-	if !direct {
-		if err := os.Remove(h.redo); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fsErr("remove redo file", err)
-		}
+	return h.clean(perm)
+}
+
+// clean clears the dirty mark, then removes the redo file.
+func (h *handle) clean(perm os.FileMode) error {
+	if err := h.f.Chmod(perm); err != nil {
+		return fsErr("clear dirty mark", err)
+	}
+	if err := os.Remove(h.redo); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fsErr("remove redo file", err)
 	}
 	return nil
 }
@@ -117,10 +136,9 @@ func (h *handle) writeRedo(data []byte, ino uint64, mtime time.Time) error {
 	if err != nil {
 		return fsErr("create redo file", err)
 	}
-	_, err = f.Write(data)
-	if err == nil {
-		_, err = f.Write(tr[:])
-	}
+	// One write system call: they cost more than the copy.
+	buf := make([]byte, 0, len(data)+len(tr))
+	_, err = f.Write(append(append(buf, data...), tr[:]...))
 	if err == nil && h.s.sync {
 		err = f.Sync()
 	}
@@ -134,26 +152,25 @@ func (h *handle) writeRedo(data []byte, ino uint64, mtime time.Time) error {
 }
 
 // recoverRedo finishes the write a dead writer left in the redo file, if
-// that file is complete and meant for the locked inode, and removes it.
-// The caller holds the exclusive lock on a writable descriptor.
+// that file is complete and meant for the locked inode, then clears the
+// dirty mark and removes the redo file. The caller holds the exclusive
+// lock on a writable descriptor of a dirty session file.
 func (h *handle) recoverRedo() error {
 	data, ino, mtime, ok, err := h.loadRedo()
 	if err != nil {
 		return err
 	}
-	if ok {
-		cur, err := h.f.Stat()
-		if err != nil {
-			return fsErr("stat", err)
-		}
-		if curIno, _, _ := fileInfo(cur); curIno == ino {
-			if err := h.apply(data, cur.Size(), mtime); err != nil {
-				return err
-			}
+	cur, err := h.f.Stat()
+	if err != nil {
+		return fsErr("stat", err)
+	}
+	if curIno, _, _ := fileInfo(cur); ok && curIno == ino {
+		if err := h.apply(data, cur.Size(), mtime); err != nil {
+			return err
 		}
 	}
-	if err := os.Remove(h.redo); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fsErr("remove redo file", err)
+	if err := h.clean(cur.Mode().Perm() &^ dirtyBit); err != nil {
+		return err
 	}
 	fi, err := h.s.check(h.f)
 	if err != nil {
