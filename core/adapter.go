@@ -30,3 +30,56 @@ func (m *Manager) CommitAfterHeaders(ctx context.Context, s *Session) error {
 	}
 	return err
 }
+
+// Guard runs a session's commits around a net/http-style response: the
+// first one just before the response headers leave, the last one after the
+// handler. net/http's Handler and the Gin and Echo adapters share it; an
+// adapter for another net/http-based framework embeds one in its response
+// writer and calls Before from every method that sends headers.
+type Guard struct {
+	m       *Manager
+	s       *Session
+	r       *http.Request
+	started bool // the first commit ran
+	failed  bool // the error response replaced the handler's
+}
+
+// NewGuard returns the Guard of session s for request r.
+func (m *Manager) NewGuard(s *Session, r *http.Request) Guard {
+	return Guard{m: m, s: s, r: r}
+}
+
+// Before runs the first commit into w's headers. When it fails it sends the
+// error response to w instead and reports false: the handler's response
+// must then be dropped. Later calls report the first call's verdict.
+func (g *Guard) Before(w http.ResponseWriter) bool {
+	if g.failed {
+		return false
+	}
+	if g.started {
+		return true
+	}
+	g.started = true
+	if err := g.m.Commit(g.r.Context(), g.s, w.Header()); err != nil {
+		g.failed = true
+		g.m.ServeError(w, g.r, err)
+		return false
+	}
+	return true
+}
+
+// Finish commits after the handler returned: the first commit when nothing
+// was written yet (the framework sends the headers set here with its
+// implicit 200), else the changes made after the first byte.
+func (g *Guard) Finish(w http.ResponseWriter) {
+	switch {
+	case g.failed:
+	case !g.started:
+		g.Before(w)
+	default:
+		_ = g.m.CommitAfterHeaders(g.r.Context(), g.s)
+	}
+}
+
+// Failed reports whether the error response replaced the handler's.
+func (g *Guard) Failed() bool { return g.failed }

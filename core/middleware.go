@@ -27,9 +27,9 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			m.fail(w, r, s.Err())
 			return
 		}
-		sw := &sessionWriter{ResponseWriter: w, m: m, s: s, r: r}
+		sw := &sessionWriter{ResponseWriter: w, g: m.NewGuard(s, r)}
 		next.ServeHTTP(sw, r.WithContext(NewContext(r.Context(), s)))
-		sw.finish()
+		sw.g.Finish(w)
 	})
 }
 
@@ -62,34 +62,14 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 // sessionWriter commits the session before the response's first byte.
 type sessionWriter struct {
 	http.ResponseWriter
-	m       *Manager
-	s       *Session
-	r       *http.Request
-	started bool // the first commit ran and headers went out
-	failed  bool // the error response replaced the handler's
+	g Guard
 }
 
 // errResponseReplaced is what writes of a handler get once its response was
 // replaced by the error handler's.
 var errResponseReplaced = errors.New("core: response replaced by the session error handler")
 
-// before runs the first commit; it reports whether the handler's response
-// may go on.
-func (w *sessionWriter) before() bool {
-	if w.failed {
-		return false
-	}
-	if w.started {
-		return true
-	}
-	w.started = true
-	if err := w.m.Commit(w.r.Context(), w.s, w.ResponseWriter.Header()); err != nil {
-		w.failed = true
-		w.m.ServeError(w.ResponseWriter, w.r, err)
-		return false
-	}
-	return true
-}
+func (w *sessionWriter) before() bool { return w.g.Before(w.ResponseWriter) }
 
 func (w *sessionWriter) WriteHeader(code int) {
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
@@ -143,21 +123,6 @@ func (w *sessionWriter) ReadFrom(src io.Reader) (int64, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *sessionWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// finish commits after the handler: either the first commit (the handler
-// wrote nothing) or the changes made after the first byte.
-func (w *sessionWriter) finish() {
-	if w.failed {
-		return
-	}
-	if !w.started {
-		// The handler wrote nothing: commit now; net/http then sends the
-		// headers set here with its implicit 200.
-		w.before()
-		return
-	}
-	w.m.CommitAfterHeaders(w.r.Context(), w.s)
-}
 
 func (m *Manager) logCommit(r *http.Request, err error) {
 	m.log.LogAttrs(r.Context(), slog.LevelError, "sessionkit: session commit failed",

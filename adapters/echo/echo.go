@@ -28,7 +28,7 @@ func Middleware(m *core.Manager) echo.MiddlewareFunc {
 			c.Set(key, s)
 			c.SetRequest(req.WithContext(core.NewContext(req.Context(), s)))
 			res := c.Response()
-			k := &committer{m: m, s: s, c: c}
+			k := &committer{c: c, g: m.NewGuard(s, c.Request())}
 			k.raw = &guard{ResponseWriter: res.Writer, k: k}
 			res.Writer = k.raw
 			res.Before(k.before)
@@ -38,7 +38,7 @@ func Middleware(m *core.Manager) echo.MiddlewareFunc {
 				// session can still add its headers and the lock is held.
 				c.Error(err)
 			}
-			k.finish()
+			k.g.Finish(k.errorWriter())
 			return err
 		}
 	}
@@ -59,45 +59,29 @@ var errResponseReplaced = errors.New("echosession: response replaced by the sess
 // committer runs the first commit when the response headers are about to
 // leave, and the last one after the handler.
 type committer struct {
-	m       *core.Manager
-	s       *core.Session
-	c       echo.Context
-	raw     *guard
-	started bool // the first commit ran
-	failed  bool // the error response replaced the handler's
+	c   echo.Context
+	raw *guard
+	g   core.Guard
 }
 
-// before is the Response().Before hook. On failure it writes the error
-// response itself and sends the handler's header and body to a writer that
-// drops them.
+// before is the Response().Before hook. On failure the error response has
+// gone out through errorWriter; the handler's header and body are sent to
+// a writer that drops them.
 func (k *committer) before() {
-	if k.started {
+	if k.g.Before(k.errorWriter()) || !k.g.Failed() {
 		return
 	}
-	k.started = true
 	res := k.c.Response()
-	err := k.m.Commit(k.c.Request().Context(), k.s, res.Header())
-	if err == nil {
-		return
+	if _, dropped := res.Writer.(dropWriter); !dropped {
+		res.Writer = dropWriter{}
+		res.Committed = true
 	}
-	k.failed = true
-	res.Writer = dropWriter{}
-	sw := &statusWriter{ResponseWriter: k.raw.ResponseWriter, status: http.StatusOK}
-	k.m.ServeError(sw, k.c.Request(), err)
-	res.Status, res.Committed = sw.status, true
 }
 
-// finish commits after the handler: the first commit if nothing was
-// written (net/http then sends these headers with its implicit 200), else
-// the changes made after the first byte.
-func (k *committer) finish() {
-	switch {
-	case k.failed:
-	case !k.started:
-		k.before()
-	default:
-		_ = k.m.CommitAfterHeaders(k.c.Request().Context(), k.s)
-	}
+// errorWriter writes straight to the connection's writer and records the
+// status of an error response in Echo's Response.Status (loggers read it).
+func (k *committer) errorWriter() http.ResponseWriter {
+	return &statusWriter{ResponseWriter: k.raw.ResponseWriter, res: k.c.Response()}
 }
 
 // guard commits on the ways to send headers that bypass Echo's
@@ -111,14 +95,14 @@ func (g *guard) Flush() {
 	if res := g.k.c.Response(); !res.Committed {
 		res.WriteHeader(res.Status) // runs the Before hooks
 	}
-	if g.k.failed {
+	if g.k.g.Failed() {
 		return
 	}
 	_ = http.NewResponseController(g.ResponseWriter).Flush()
 }
 
 func (g *guard) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if g.k.before(); g.k.failed {
+	if g.k.before(); g.k.g.Failed() {
 		return nil, nil, errResponseReplaced
 	}
 	return http.NewResponseController(g.ResponseWriter).Hijack()
@@ -139,10 +123,10 @@ func (dropWriter) Flush()                      {}
 // Echo's Response.Status (loggers read it).
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	res *echo.Response
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
+	w.res.Status = code
 	w.ResponseWriter.WriteHeader(code)
 }

@@ -25,10 +25,10 @@ func Middleware(m *core.Manager) gin.HandlerFunc {
 		}
 		c.Set(ctxKey{}, s)
 		c.Request = c.Request.WithContext(core.NewContext(c.Request.Context(), s))
-		w := &writer{ResponseWriter: c.Writer, m: m, s: s, c: c}
+		w := &writer{ResponseWriter: c.Writer, c: c, g: m.NewGuard(s, c.Request)}
 		c.Writer = w
 		c.Next()
-		w.finish()
+		w.g.Finish(w.ResponseWriter)
 	}
 }
 
@@ -49,43 +49,18 @@ var errResponseReplaced = errors.New("ginsession: response replaced by the sessi
 // Gin's own WriteHeader only records the status, so it does not commit.
 type writer struct {
 	gin.ResponseWriter
-	m       *core.Manager
-	s       *core.Session
-	c       *gin.Context
-	started bool // the first commit ran
-	failed  bool // the error response replaced the handler's
+	c *gin.Context
+	g core.Guard
 }
 
 // before runs the first commit; it reports whether the handler's response
 // may go on.
 func (w *writer) before() bool {
-	if w.failed {
-		return false
-	}
-	if w.started {
+	if w.g.Before(w.ResponseWriter) {
 		return true
 	}
-	w.started = true
-	if err := w.m.Commit(w.c.Request.Context(), w.s, w.ResponseWriter.Header()); err != nil {
-		w.failed = true
-		w.m.ServeError(w.ResponseWriter, w.c.Request, err)
-		w.c.Abort()
-		return false
-	}
-	return true
-}
-
-// finish commits after the handler: the first commit if nothing was
-// written yet (Gin sends the headers after the middleware returns), else
-// the changes made after the first byte.
-func (w *writer) finish() {
-	switch {
-	case w.failed:
-	case !w.started:
-		w.before()
-	default:
-		_ = w.m.CommitAfterHeaders(w.c.Request.Context(), w.s)
-	}
+	w.c.Abort()
+	return false
 }
 
 func (w *writer) WriteHeaderNow() {
