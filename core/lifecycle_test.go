@@ -579,3 +579,28 @@ func TestSessionErrorsNeverPanic(t *testing.T) {
 		t.Fatal("typed get on nil session")
 	}
 }
+
+func TestLockErrorsAreStoreErrorsUnlessTheWaitTimedOut(t *testing.T) {
+	h := newHarness(t, core.Config{Locking: true, EagerLoad: true}, counterRoutes)
+	h.get("/inc")
+	h.store.down.Store(true)
+	var got error
+	s := h.m.Load(context.Background(), http.Header{"Cookie": {"sid=" + h.cookie()}})
+	got = s.Err()
+	if !errors.Is(got, core.ErrStore) || errors.Is(got, core.ErrLockTimeout) {
+		t.Fatalf("lock failure of a down store: %v", got)
+	}
+	h.store.down.Store(false)
+	// Hold the lock, then time out waiting for it.
+	held := h.m.Load(context.Background(), http.Header{"Cookie": {"sid=" + h.cookie()}})
+	if err := held.Load(); err != nil {
+		t.Fatal(err)
+	}
+	defer h.m.Release(held)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	waiter := h.m.Load(ctx, http.Header{"Cookie": {"sid=" + h.cookie()}})
+	if err := waiter.Err(); !errors.Is(err, core.ErrLockTimeout) {
+		t.Fatalf("lock wait past the deadline: %v", err)
+	}
+}

@@ -196,9 +196,10 @@ func (m *Manager) read(s *Session) ([]byte, bool, error) {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, m.cfg.LockTimeout)
 	lock, err := m.store.(Locker).Lock(ctx, s.id)
+	timedOut := ctx.Err() != nil
 	cancel()
 	if err != nil {
-		if ctx.Err() != nil {
+		if timedOut {
 			return nil, false, errors.Join(ErrLockTimeout, err)
 		}
 		return nil, false, storeErr("lock", err)
