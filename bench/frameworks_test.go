@@ -196,4 +196,3 @@ func BenchmarkFiber(b *testing.B) {
 		return fiberApp(nil, get, set)
 	})
 }
-
