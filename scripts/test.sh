@@ -27,7 +27,8 @@ for dir in $modules; do
 	(
 		cd "$root/$dir"
 		go vet ./...
-		unformatted=$(gofmt -l .)
+		# This module's own files only: nested modules are checked in their turn.
+		unformatted=$(go list -f '{{.Dir}}' ./... | while read -r d; do gofmt -l "$d"/*.go; done)
 		if [ -n "$unformatted" ]; then
 			echo "gofmt would change: $unformatted" >&2
 			exit 1
