@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/sessionkit/sessionkit/adapters/adaptertest"
@@ -54,7 +55,9 @@ func (w *bodyWriter) send(c *fiber.Ctx) error {
 func app(m *core.Manager, routes adaptertest.Routes) *fiber.App {
 	// The suite sends a 5000-byte token to check it is refused; fasthttp's
 	// default 4 KiB header limit would refuse it before the session does.
-	a := fiber.New(fiber.Config{DisableStartupMessage: true, ReadBufferSize: 16 << 10})
+	// IdleTimeout: Shutdown waits for keep-alive connections the test
+	// clients leave idle; without it each server takes 90 s to stop.
+	a := fiber.New(fiber.Config{DisableStartupMessage: true, ReadBufferSize: 16 << 10, IdleTimeout: 200 * time.Millisecond})
 	a.Use(fibersession.Middleware(m))
 	for _, rt := range routes {
 		h := rt.Handle
