@@ -54,7 +54,8 @@
 // process holds a session's Lock they go through the holder's descriptor;
 // otherwise Read takes a shared flock and Write and Swap an exclusive one
 // for their own duration, waiting (bounded by ctx) while another process
-// holds the session's lock, as PHP's read_and_close waits.
+// holds the session's lock, as PHP's read_and_close waits. The held locks
+// are known per Store value, so use one Store per directory in a process.
 //
 // # Writes and crashes
 //
