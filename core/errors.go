@@ -40,8 +40,9 @@ var (
 	ErrConflict = errors.New("core: concurrent update of the same session key")
 	// ErrRNG reports that the system's random source failed; no ID was made.
 	ErrRNG = errors.New("core: random source failed")
-	// ErrClosed reports use of a Manager after Close.
-	ErrClosed = errors.New("core: manager closed")
+	// ErrHeadersSent reports a change that needs a new token (a new or
+	// regenerated session) made after the response headers went out.
+	ErrHeadersSent = errors.New("core: session token changed after the response headers were sent")
 )
 
 // StoreError is the error a failing store call becomes. It matches ErrStore

@@ -267,10 +267,6 @@ func (m *Manager) unlock(s *Session) {
 	s.lock = nil
 }
 
-// ErrHeadersSent reports a change that needs a new token (a new or
-// regenerated session) made after the response headers went out.
-var ErrHeadersSent = errors.New("core: session token changed after the response headers were sent")
-
 // Commit saves the session's changes and writes the token headers to h. Pass
 // h == nil once the response headers are gone: the store is still updated,
 // but a change that needs a new token is refused with ErrHeadersSent. Commit
