@@ -77,6 +77,13 @@ func (b *buggy) Swap(ctx context.Context, id string, old, new []byte, expiry tim
 	return b.Store.Swap(ctx, id, old, new, expiry)
 }
 
+func (b *buggy) Destroy(ctx context.Context, id string) error {
+	if b.bug == "DestroyIgnored" {
+		return ctx.Err()
+	}
+	return b.Store.Destroy(ctx, id)
+}
+
 func (b *buggy) Lock(ctx context.Context, id string) (core.Lock, error) {
 	switch b.bug {
 	case "LockNotExclusive":
@@ -115,11 +122,24 @@ func TestBuggyStoreChild(t *testing.T) {
 		return
 	}
 	const ttl = 300 * time.Millisecond
-	storetest.Run(t, func(t *testing.T) core.Store {
+	newBuggy := func(t *testing.T) *buggy {
 		s := memstore.New(memstore.Options{LockTTL: ttl})
 		t.Cleanup(func() { s.Close() })
 		return &buggy{Store: s, bug: bug, retained: make(map[string][]byte)}
-	}, storetest.LockTTL(ttl))
+	}
+	storetest.Run(t, func(t *testing.T) core.Store { return newBuggy(t) }, storetest.LockTTL(ttl))
+	t.Run("HTTP", func(t *testing.T) {
+		t.Run("ConcurrentIncrements", func(t *testing.T) {
+			s := newBuggy(t)
+			storetest.ConcurrentIncrements(t, 20, 100, s, s)
+		})
+		t.Run("TwoAppServers", func(t *testing.T) {
+			storetest.TwoAppServers(t, func(t *testing.T) (core.Store, core.Store) {
+				s := newBuggy(t)
+				return s, s
+			})
+		})
+	})
 }
 
 // TestKitCatchesBugs plants one bug at a time in a store and checks that
@@ -139,6 +159,8 @@ func TestKitCatchesBugs(t *testing.T) {
 		{"LockNotExclusive", "Lock/MutualExclusion"},
 		{"LockNotExclusive", "GC/KeepsLocked"},
 		{"StaleWriteAccepted", "Lock/DeadHolderRecovered"},
+		{"LockNotExclusive", "HTTP/ConcurrentIncrements"},
+		{"DestroyIgnored", "HTTP/TwoAppServers"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.bug+"/"+tt.subtest, func(t *testing.T) {

@@ -22,17 +22,17 @@ import (
 func (k *kit) touch(t *testing.T) {
 	s := k.storeWith(t, core.CanTouch, "Touch")
 	tc := s.(core.Toucher)
-	ctx := testContext(t)
+	ctx := Context(t)
 
 	t.Run("Absent", func(t *testing.T) {
-		id := newID(t)
+		id := NewID(t)
 		if err := tc.Touch(ctx, id, later()); err != nil {
 			t.Fatalf("Touch of an absent id: %v, want nil", err)
 		}
 		wantAbsent(ctx, t, s, id)
 	})
 	t.Run("Expired", func(t *testing.T) {
-		id := newID(t)
+		id := NewID(t)
 		mustWrite(ctx, t, s, id, []byte("gone"), past())
 		if err := tc.Touch(ctx, id, later()); err != nil {
 			t.Fatalf("Touch of an expired id: %v, want nil", err)
@@ -40,7 +40,7 @@ func (k *kit) touch(t *testing.T) {
 		wantAbsent(ctx, t, s, id)
 	})
 	t.Run("Extends", func(t *testing.T) {
-		id := newID(t)
+		id := NewID(t)
 		want := []byte("touched")
 		expiry := time.Now().Add(1500 * time.Millisecond)
 		mustWrite(ctx, t, s, id, want, expiry)
@@ -61,7 +61,7 @@ func (k *kit) touch(t *testing.T) {
 func (k *kit) exists(t *testing.T) {
 	s := k.storeWith(t, core.CanExist, "Exists")
 	ex := s.(core.Exister)
-	ctx := testContext(t)
+	ctx := Context(t)
 	check := func(t *testing.T, id string, want bool) {
 		t.Helper()
 		got, err := ex.Exists(ctx, id)
@@ -73,25 +73,25 @@ func (k *kit) exists(t *testing.T) {
 		}
 	}
 
-	t.Run("Absent", func(t *testing.T) { check(t, newID(t), false) })
+	t.Run("Absent", func(t *testing.T) { check(t, NewID(t), false) })
 	t.Run("Present", func(t *testing.T) {
-		id := newID(t)
+		id := NewID(t)
 		mustWrite(ctx, t, s, id, []byte("here"), later())
 		check(t, id, true)
 	})
 	t.Run("Empty", func(t *testing.T) {
-		id := newID(t)
+		id := NewID(t)
 		mustWrite(ctx, t, s, id, []byte{}, later())
 		check(t, id, true)
 	})
 	t.Run("AfterDestroy", func(t *testing.T) {
-		id := newID(t)
+		id := NewID(t)
 		mustWrite(ctx, t, s, id, []byte("here"), later())
 		mustDestroy(ctx, t, s, id)
 		check(t, id, false)
 	})
 	t.Run("Expired", func(t *testing.T) {
-		id := newID(t)
+		id := NewID(t)
 		mustWrite(ctx, t, s, id, []byte("stale"), past())
 		check(t, id, false)
 	})
@@ -102,7 +102,7 @@ var validID = regexp.MustCompile(`^[A-Za-z0-9,-]{16,256}$`)
 func (k *kit) createID(t *testing.T) {
 	s := k.storeWith(t, core.CanCreateID, "CreateID")
 	cr := s.(core.IDCreator)
-	ctx := testContext(t)
+	ctx := Context(t)
 	const n = 1000
 	seen := make(map[string]bool, n)
 	for i := 0; i < n; i++ {
@@ -123,14 +123,14 @@ func (k *kit) createID(t *testing.T) {
 func (k *kit) gc(t *testing.T) {
 	t.Run("RemovesExpired", func(t *testing.T) {
 		s := k.storeWith(t, core.CanGC, "GC")
-		ctx := testContext(t)
+		ctx := Context(t)
 		const expired, live = 5, 3
 		for i := 0; i < expired; i++ {
-			mustWrite(ctx, t, s, newID(t), []byte("expired"), past())
+			mustWrite(ctx, t, s, NewID(t), []byte("expired"), past())
 		}
 		liveIDs := make([]string, live)
 		for i := range liveIDs {
-			liveIDs[i] = newID(t)
+			liveIDs[i] = NewID(t)
 			mustWrite(ctx, t, s, liveIDs[i], []byte("live "+strconv.Itoa(i)), later())
 		}
 		removed, err := s.(core.Collector).GC(ctx, time.Now())
@@ -156,9 +156,9 @@ func (k *kit) gc(t *testing.T) {
 		if !core.Capabilities(s).Has(core.CanLock) {
 			t.Skip("store has no Lock")
 		}
-		ctx := testContext(t)
+		ctx := Context(t)
 		gc := s.(core.Collector)
-		locked, twin := newID(t), newID(t)
+		locked, twin := NewID(t), NewID(t)
 		expiry := time.Now().Add(5 * time.Second)
 		mustWrite(ctx, t, s, locked, []byte("locked"), expiry)
 		mustWrite(ctx, t, s, twin, []byte("twin"), expiry)
@@ -223,8 +223,8 @@ func (k *kit) swap(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := k.storeWith(t, core.CanSwap, "Swap")
 			sw := s.(core.Swapper)
-			ctx := testContext(t)
-			id := newID(t)
+			ctx := Context(t)
+			id := NewID(t)
 			if tt.prepare != nil {
 				tt.prepare(testCtx{ctx, t, s}, id)
 			}
@@ -248,8 +248,8 @@ func (k *kit) swap(t *testing.T) {
 
 	t.Run("NoAliasing", func(t *testing.T) {
 		s := k.storeWith(t, core.CanSwap, "Swap")
-		ctx := testContext(t)
-		id := newID(t)
+		ctx := Context(t)
+		id := NewID(t)
 		data := []byte("original")
 		ok, err := s.(core.Swapper).Swap(ctx, id, nil, data, later())
 		if err != nil || !ok {
@@ -263,8 +263,8 @@ func (k *kit) swap(t *testing.T) {
 	t.Run("ConcurrentIncrements", func(t *testing.T) {
 		s := k.storeWith(t, core.CanSwap, "Swap")
 		sw := s.(core.Swapper)
-		ctx := testContext(t)
-		id := newID(t)
+		ctx := Context(t)
+		id := NewID(t)
 		mustWrite(ctx, t, s, id, []byte("0"), later())
 		const goroutines, incs, maxTries = 8, 10, 10000
 		errc := make(chan error, goroutines)
@@ -296,19 +296,19 @@ func describeOld(old []byte) string {
 
 func (k *kit) open(t *testing.T) {
 	s := k.storeWith(t, core.CanOpen, "Open")
-	ctx := testContext(t)
+	ctx := Context(t)
 	if err := s.(core.Opener).Open(ctx); err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	id := newID(t)
+	id := NewID(t)
 	mustWrite(ctx, t, s, id, []byte("opened"), later())
 	wantData(ctx, t, s, id, []byte("opened"))
 }
 
 func (k *kit) close(t *testing.T) {
 	s := k.storeWith(t, core.CanClose, "Close")
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	mustWrite(ctx, t, s, id, []byte("before close"), later())
 	if err := s.(interface{ Close() error }).Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -318,9 +318,9 @@ func (k *kit) close(t *testing.T) {
 func (k *kit) userIndex(t *testing.T) {
 	s := k.storeWith(t, core.CanIndexUser, "UserIndex")
 	ui := s.(core.UserIndex)
-	ctx := testContext(t)
-	user, other := "user-"+newID(t), "user-"+newID(t)
-	id1, id2, id3 := newID(t), newID(t), newID(t)
+	ctx := Context(t)
+	user, other := "user-"+NewID(t), "user-"+NewID(t)
+	id1, id2, id3 := NewID(t), NewID(t), NewID(t)
 	list := func(t *testing.T, user string) []string {
 		t.Helper()
 		ids, err := ui.UserSessions(ctx, user)

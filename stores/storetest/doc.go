@@ -52,4 +52,49 @@
 //
 // The Close subtest closes the store it got from the factory; the factory's
 // cleanup must tolerate a store that was already closed.
+//
+// # HTTP level
+//
+// Run checks the store alone; ConcurrentIncrements and TwoAppServers check
+// it behind core's net/http middleware, the way an application uses it.
+// Each store passed becomes one "app server" (NewApp): a core.Manager with
+// the kit's shared signing keys, an Insecure cookie, a discarded log and a
+// lock timeout of a minute (so that lock fairness under -race on a loaded
+// CI machine cannot turn into a 503), served by httptest on 127.0.0.1 and
+// driven by an http.Client with a cookie jar (NewBrowser). Pass several
+// stores over one backend to play several servers behind a load balancer:
+//
+//	func TestConcurrentIncrements(t *testing.T) {
+//		storetest.ConcurrentIncrements(t, 20, 100, newStore(t), newStore(t))
+//	}
+//
+//	func TestTwoAppServers(t *testing.T) {
+//		storetest.TwoAppServers(t, func(t *testing.T) (core.Store, core.Store) {
+//			return newStore(t), newStore(t)
+//		})
+//	}
+//
+// ConcurrentIncrements sends n concurrent increments of one session per
+// run, with locking on, and wants every answer 200, every count from 1 to n
+// exactly once and a final count of n. TwoAppServers, with locking off and
+// on, wants a login, a count and a logout through one server seen by the
+// other, the pre-login ID dead after the login, and the logged-out cookie,
+// replayed, giving an empty anonymous session on both servers. A Manager
+// closes its store when the test ends, so every store passed is the
+// server's own. A store's own HTTP tests (round trips per request, a
+// server going down) can use NewApp, NewBrowser, Get and MustGet too.
+//
+// # Servers from the environment
+//
+// A store over a server (Redis, PostgreSQL) finds it through an
+// environment variable: RequireEnv returns it, skips the test loudly when it
+// is unset, and fails the test instead when CI is set. NewID and Context
+// give tests on a shared backend fresh IDs and a bounded context.
+//
+// # Benchmarks
+//
+// BenchRead, BenchWrite, BenchTouch and BenchLockedWrite are benchmark
+// bodies, so every store measures the same work:
+//
+//	func BenchmarkRead(b *testing.B) { storetest.BenchRead(b, newStore(b), make([]byte, 1024)) }
 package storetest

@@ -84,8 +84,8 @@ func tryLock(ctx context.Context, t *testing.T, lk core.Locker, id string, d tim
 }
 
 func (k *kit) lockMutualExclusion(t *testing.T, _ core.Store, lk core.Locker) {
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	first := mustLock(ctx, t, lk, id)
 
 	released := make(chan struct{})
@@ -126,8 +126,8 @@ func (k *kit) lockMutualExclusion(t *testing.T, _ core.Store, lk core.Locker) {
 }
 
 func (k *kit) lockTimeout(t *testing.T, _ core.Store, lk core.Locker) {
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	held := mustLock(ctx, t, lk, id)
 	defer mustUnlock(ctx, t, held)
 
@@ -144,18 +144,18 @@ func (k *kit) lockTimeout(t *testing.T, _ core.Store, lk core.Locker) {
 }
 
 func (k *kit) lockIndependentIDs(t *testing.T, _ core.Store, lk core.Locker) {
-	ctx := testContext(t)
-	a := mustLock(ctx, t, lk, newID(t))
+	ctx := Context(t)
+	a := mustLock(ctx, t, lk, NewID(t))
 	defer mustUnlock(ctx, t, a)
-	b := mustLock(ctx, t, lk, newID(t))
+	b := mustLock(ctx, t, lk, NewID(t))
 	mustUnlock(ctx, t, b)
 }
 
 // lockUnlockTwice checks that a second Unlock is harmless and, above all,
 // does not release the lock of the holder that came next.
 func (k *kit) lockUnlockTwice(t *testing.T, _ core.Store, lk core.Locker) {
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	first := mustLock(ctx, t, lk, id)
 	mustUnlock(ctx, t, first)
 	if err := first.Unlock(ctx); err != nil {
@@ -179,8 +179,8 @@ func (k *kit) lockUnlockTwice(t *testing.T, _ core.Store, lk core.Locker) {
 // lockCreatesNoRecord guards strict mode: locking an unknown id must not
 // make it look known.
 func (k *kit) lockCreatesNoRecord(t *testing.T, s core.Store, lk core.Locker) {
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	l := mustLock(ctx, t, lk, id)
 	if lr, ok := l.(core.LockedReader); ok {
 		data, found, err := lr.Read(ctx)
@@ -210,8 +210,8 @@ func (k *kit) lockCreatesNoRecord(t *testing.T, s core.Store, lk core.Locker) {
 // it calls nothing but the lock: a store may make plain calls wait for the
 // lock (flock does), which would deadlock a holder calling them.
 func (k *kit) lockReadWrite(t *testing.T, s core.Store, lk core.Locker) {
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	mustWrite(ctx, t, s, id, []byte("before"), later())
 	l := mustLock(ctx, t, lk, id)
 	lr, canRead := l.(core.LockedReader)
@@ -255,8 +255,8 @@ func (k *kit) lockReadWrite(t *testing.T, s core.Store, lk core.Locker) {
 // lockCounter is the lost-update test: goroutines increment one counter
 // under the lock, reading and writing through the lock when it can.
 func (k *kit) lockCounter(t *testing.T, s core.Store, lk core.Locker) {
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	mustWrite(ctx, t, s, id, []byte("0"), later())
 	const goroutines, incs = 8, 10
 	errc := make(chan error, goroutines)
@@ -329,8 +329,8 @@ func (k *kit) lockRecovered(t *testing.T, s core.Store, lk core.Locker) {
 	if ttl <= 0 {
 		t.Skip("no storetest.LockTTL given")
 	}
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	mustWrite(ctx, t, s, id, []byte("one"), later())
 	stale := mustLock(ctx, t, lk, id)
 
@@ -378,8 +378,8 @@ func (k *kit) lockExpiredWrite(t *testing.T, s core.Store, lk core.Locker) {
 	if ttl <= 0 {
 		t.Skip("no storetest.LockTTL given")
 	}
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	mustWrite(ctx, t, s, id, []byte("one"), later())
 	l := mustLock(ctx, t, lk, id)
 	lw, ok := l.(core.LockedWriter)

@@ -13,8 +13,8 @@ import (
 
 func (k *kit) missingID(t *testing.T) {
 	s := k.store(t)
-	ctx := testContext(t)
-	data, found, err := s.Read(ctx, newID(t))
+	ctx := Context(t)
+	data, found, err := s.Read(ctx, NewID(t))
 	if err != nil {
 		t.Fatalf("Read of a missing id: err = %v, want nil", err)
 	}
@@ -25,8 +25,8 @@ func (k *kit) missingID(t *testing.T) {
 
 func (k *kit) roundTrip(t *testing.T) {
 	s := k.store(t)
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	want := []byte("a=1;b=two")
 	mustWrite(ctx, t, s, id, want, later())
 	wantData(ctx, t, s, id, want)
@@ -54,8 +54,8 @@ func (k *kit) binaryData(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := k.store(t)
-			ctx := testContext(t)
-			id := newID(t)
+			ctx := Context(t)
+			id := NewID(t)
 			mustWrite(ctx, t, s, id, tt.data, later())
 			wantData(ctx, t, s, id, tt.data)
 		})
@@ -64,8 +64,8 @@ func (k *kit) binaryData(t *testing.T) {
 
 func (k *kit) overwrite(t *testing.T) {
 	s := k.store(t)
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	long := bytes.Repeat([]byte("long record "), 100)
 	mustWrite(ctx, t, s, id, long, later())
 	// A shorter record must replace, not partly overwrite, the longer one.
@@ -78,8 +78,8 @@ func (k *kit) overwrite(t *testing.T) {
 
 func (k *kit) emptyVsAbsent(t *testing.T) {
 	s := k.store(t)
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	mustWrite(ctx, t, s, id, []byte{}, later())
 	got, found := mustRead(ctx, t, s, id)
 	if !found {
@@ -94,8 +94,8 @@ func (k *kit) emptyVsAbsent(t *testing.T) {
 
 func (k *kit) destroyAbsent(t *testing.T) {
 	s := k.store(t)
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	if err := s.Destroy(ctx, id); err != nil {
 		t.Fatalf("Destroy of an absent id: %v, want nil", err)
 	}
@@ -113,21 +113,21 @@ func (k *kit) destroyAbsent(t *testing.T) {
 // polls for up to 4 s for it to go.
 func (k *kit) expiry(t *testing.T) {
 	s := k.store(t)
-	ctx := testContext(t)
+	ctx := Context(t)
 
 	t.Run("Past", func(t *testing.T) {
-		id := newID(t)
+		id := NewID(t)
 		mustWrite(ctx, t, s, id, []byte("stale"), past())
 		wantAbsent(ctx, t, s, id)
 	})
 	t.Run("OverwriteWithPast", func(t *testing.T) {
-		id := newID(t)
+		id := NewID(t)
 		mustWrite(ctx, t, s, id, []byte("live"), later())
 		mustWrite(ctx, t, s, id, []byte("stale"), past())
 		wantAbsent(ctx, t, s, id)
 	})
 	t.Run("Expires", func(t *testing.T) {
-		id := newID(t)
+		id := NewID(t)
 		start := time.Now()
 		want := []byte("short-lived")
 		mustWrite(ctx, t, s, id, want, start.Add(1500*time.Millisecond))
@@ -148,8 +148,8 @@ func (k *kit) expiry(t *testing.T) {
 
 func (k *kit) noAliasing(t *testing.T) {
 	s := k.store(t)
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	data := []byte("original")
 	mustWrite(ctx, t, s, id, data, later())
 	copy(data, "mutated!")
@@ -167,8 +167,8 @@ func (k *kit) noAliasing(t *testing.T) {
 // before noticing the cancellation.
 func (k *kit) cancelledContext(t *testing.T) {
 	s := k.store(t)
-	ctx := testContext(t)
-	id := newID(t)
+	ctx := Context(t)
+	id := NewID(t)
 	mustWrite(ctx, t, s, id, []byte("kept"), later())
 	done := cancelledContext()
 	caps := core.Capabilities(s)
@@ -179,18 +179,18 @@ func (k *kit) cancelledContext(t *testing.T) {
 		call func() error
 	}{
 		{"Read", 0, func() error { _, _, err := s.Read(done, id); return err }},
-		{"Write", 0, func() error { return s.Write(done, newID(t), []byte("x"), later()) }},
+		{"Write", 0, func() error { return s.Write(done, NewID(t), []byte("x"), later()) }},
 		{"Destroy", 0, func() error { return s.Destroy(done, id) }},
 		{"Touch", core.CanTouch, func() error { return s.(core.Toucher).Touch(done, id, later()) }},
 		{"Exists", core.CanExist, func() error { _, err := s.(core.Exister).Exists(done, id); return err }},
 		{"CreateID", core.CanCreateID, func() error { _, err := s.(core.IDCreator).CreateID(done); return err }},
 		{"GC", core.CanGC, func() error { _, err := s.(core.Collector).GC(done, time.Now()); return err }},
 		{"Swap", core.CanSwap, func() error {
-			_, err := s.(core.Swapper).Swap(done, newID(t), nil, []byte("x"), later())
+			_, err := s.(core.Swapper).Swap(done, NewID(t), nil, []byte("x"), later())
 			return err
 		}},
 		{"Lock", core.CanLock, func() error {
-			l, err := s.(core.Locker).Lock(done, newID(t))
+			l, err := s.(core.Locker).Lock(done, NewID(t))
 			if err == nil && l != nil {
 				_ = l.Unlock(ctx)
 			}
@@ -214,15 +214,15 @@ func (k *kit) cancelledContext(t *testing.T) {
 // always holds what it last wrote. Run it under -race.
 func (k *kit) concurrent(t *testing.T) {
 	s := k.store(t)
-	ctx := testContext(t)
+	ctx := Context(t)
 	const goroutines, ops = 16, 50
 	shared := make([]string, 4)
 	for i := range shared {
-		shared[i] = newID(t)
+		shared[i] = NewID(t)
 	}
 	ids := make([]string, goroutines)
 	for i := range ids {
-		ids[i] = newID(t)
+		ids[i] = NewID(t)
 	}
 
 	errc := make(chan error, goroutines)

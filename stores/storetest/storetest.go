@@ -95,37 +95,11 @@ func (k *kit) storeWith(t *testing.T, c core.Capability, name string) core.Store
 // opTimeout bounds one lock wait or one goroutine's store call.
 const opTimeout = 10 * time.Second
 
-// testContext returns the context of a subtest's store calls: it ends when
-// t ends or after a minute, so a hanging store fails the run instead of
-// stalling it.
-func testContext(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // cancelledContext returns a context that is already cancelled.
 func cancelledContext() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return ctx
-}
-
-const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789,-"
-
-// newID returns a fresh random ID of 43 characters from [A-Za-z0-9,-], the
-// shape of a default core ID, so subtests never collide on a shared backend.
-func newID(t testing.TB) string {
-	t.Helper()
-	b := make([]byte, 43)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatalf("storetest: crypto/rand: %v", err)
-	}
-	for i := range b {
-		b[i] = idAlphabet[b[i]&63]
-	}
-	return string(b)
 }
 
 // randomBytes returns n bytes from crypto/rand.
