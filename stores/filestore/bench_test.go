@@ -8,25 +8,14 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/stores/filestore"
+	"github.com/sessionkit/sessionkit/stores/storetest"
 )
 
 // benchData is a typical session record: a few hundred bytes.
 var benchData = bytes.Repeat([]byte("k|s:5:\"value\";"), 20)
 
 func BenchmarkRead(b *testing.B) {
-	s := newStore(b, filestore.Options{})
-	ctx := context.Background()
-	id := "BenchmarkReadSession000000000000000000000"
-	if err := s.Write(ctx, id, benchData, time.Now().Add(time.Hour)); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, found, err := s.Read(ctx, id); err != nil || !found {
-			b.Fatal(found, err)
-		}
-	}
+	storetest.BenchRead(b, newStore(b, filestore.Options{}), benchData)
 }
 
 func BenchmarkWrite(b *testing.B) {
@@ -58,53 +47,13 @@ func BenchmarkWrite(b *testing.B) {
 }
 
 func BenchmarkTouch(b *testing.B) {
-	s := newStore(b, filestore.Options{})
-	ctx := context.Background()
-	id := "BenchmarkTouchSession00000000000000000000"
-	if err := s.Write(ctx, id, benchData, time.Now().Add(time.Hour)); err != nil {
-		b.Fatal(err)
-	}
-	expiry := time.Now().Add(2 * time.Hour)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := s.Touch(ctx, id, expiry); err != nil {
-			b.Fatal(err)
-		}
-	}
+	storetest.BenchTouch(b, newStore(b, filestore.Options{}), benchData)
 }
 
 // BenchmarkLockedWrite is one locking-mode request: Lock, read and write
 // through the lock, Unlock.
 func BenchmarkLockedWrite(b *testing.B) {
-	s := newStore(b, filestore.Options{})
-	ctx := context.Background()
-	id := "BenchmarkLockedSession0000000000000000000"
-	expiry := time.Now().Add(time.Hour)
-	if err := s.Write(ctx, id, benchData, expiry); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		l, err := s.Lock(ctx, id)
-		if err != nil {
-			b.Fatal(err)
-		}
-		lk := l.(interface {
-			Read(context.Context) ([]byte, bool, error)
-			Write(context.Context, []byte, time.Time) error
-		})
-		if _, _, err := lk.Read(ctx); err != nil {
-			b.Fatal(err)
-		}
-		if err := lk.Write(ctx, benchData, expiry); err != nil {
-			b.Fatal(err)
-		}
-		if err := l.Unlock(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
+	storetest.BenchLockedWrite(b, newStore(b, filestore.Options{}), benchData)
 }
 
 // BenchmarkGC removes 10^5 expired sessions per operation.

@@ -1,79 +1,37 @@
 package filestore_test
 
 import (
-	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/stores/filestore"
+	"github.com/sessionkit/sessionkit/stores/storetest"
 )
 
-var testKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef-filestore-tests")}
-
-// counterApp increments "n" on /inc and shows it on /get.
-func counterApp(t testing.TB) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/inc", func(w http.ResponseWriter, r *http.Request) {
-		s, err := core.FromContext(r.Context())
-		if err != nil {
-			t.Errorf("FromContext: %v", err)
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		n, _ := core.Get[int](s, "n")
-		s.Set("n", n+1)
-		io.WriteString(w, strconv.Itoa(n+1))
-	})
-	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
-		s, err := core.FromContext(r.Context())
-		if err != nil {
-			t.Errorf("FromContext: %v", err)
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		n, _ := core.Get[int](s, "n")
-		io.WriteString(w, strconv.Itoa(n))
-	})
-	return mux
+// httpLayouts are the file layouts the HTTP tests run on.
+var httpLayouts = []struct {
+	name string
+	opts filestore.Options
+}{
+	{"ExpiryAsMtime", filestore.Options{}},
+	{"PHPMaxLifetime", filestore.Options{Depth: 1, MaxLifetime: 24 * time.Minute}},
 }
 
-// newServer runs the real middleware with locking over store.
-func newServer(t testing.TB, store core.Store) *httptest.Server {
+// twoStores returns two Stores on one fresh directory, as two processes
+// sharing it would have.
+func twoStores(t *testing.T, opts filestore.Options) (*filestore.Store, *filestore.Store) {
 	t.Helper()
-	m, err := core.New(store, core.Config{
-		Keys:          testKeys,
-		Locking:       true,
-		Cookie:        core.CookieConfig{Insecure: true},
-		TouchInterval: time.Hour,
-		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	dir := t.TempDir()
+	s1, err := filestore.New(dir, opts)
 	if err != nil {
-		t.Fatalf("core.New: %v", err)
+		t.Fatal(err)
 	}
-	srv := httptest.NewServer(m.Handler(counterApp(t)))
-	t.Cleanup(func() {
-		srv.Close()
-		m.Close()
-	})
-	return srv
-}
-
-func get(c *http.Client, url string) (int, string, error) {
-	resp, err := c.Get(url)
+	s2, err := filestore.New(dir, opts)
 	if err != nil {
-		return 0, "", err
+		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), err
+	return s1, s2
 }
 
 // TestConcurrentIncrements: 100 concurrent increments of one session
@@ -81,59 +39,22 @@ func get(c *http.Client, url string) (int, string, error) {
 // (two Stores, as two processes would have) sharing one directory, end at
 // exactly 100 — twenty runs in a row.
 func TestConcurrentIncrements(t *testing.T) {
-	tests := []struct {
-		name string
-		opts filestore.Options
-	}{
-		{"ExpiryAsMtime", filestore.Options{}},
-		{"PHPMaxLifetime", filestore.Options{Depth: 1, MaxLifetime: 24 * time.Minute}},
-	}
-	for _, tt := range tests {
+	for _, tt := range httpLayouts {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			var servers []*httptest.Server
-			for i := 0; i < 2; i++ {
-				s, err := filestore.New(dir, tt.opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				servers = append(servers, newServer(t, s))
-			}
-			const runs, n = 20, 100
-			for run := 0; run < runs; run++ {
-				jar, err := cookiejar.New(nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				br := &http.Client{Jar: jar, Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: n}}
-				if code, body, err := get(br, servers[0].URL+"/inc"); err != nil || code != http.StatusOK || body != "1" {
-					t.Fatalf("first /inc = %d %q, %v", code, body, err)
-				}
-				var wg sync.WaitGroup
-				errs := make(chan error, n)
-				for i := 1; i < n; i++ {
-					wg.Add(1)
-					go func(srv *httptest.Server) {
-						defer wg.Done()
-						code, body, err := get(br, srv.URL+"/inc")
-						if err == nil && code != http.StatusOK {
-							err = fmt.Errorf("status %d: %s", code, body)
-						}
-						errs <- err
-					}(servers[i%2])
-				}
-				wg.Wait()
-				close(errs)
-				for err := range errs {
-					if err != nil {
-						t.Fatalf("run %d: /inc: %v", run, err)
-					}
-				}
-				if code, body, err := get(br, servers[1].URL+"/get"); err != nil || code != http.StatusOK || body != strconv.Itoa(n) {
-					t.Fatalf("run %d: /get = %d %q, %v; want %d", run, code, body, err, n)
-				}
-				br.CloseIdleConnections()
-			}
+			s1, s2 := twoStores(t, tt.opts)
+			storetest.ConcurrentIncrements(t, 20, 100, s1, s2)
+		})
+	}
+}
+
+// TestTwoAppServers: login, logout and a stale cookie through two servers
+// sharing one directory.
+func TestTwoAppServers(t *testing.T) {
+	for _, tt := range httpLayouts {
+		t.Run(tt.name, func(t *testing.T) {
+			storetest.TwoAppServers(t, func(t *testing.T) (core.Store, core.Store) {
+				return twoStores(t, tt.opts)
+			})
 		})
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/stores/sqlitestore"
+	"github.com/sessionkit/sessionkit/stores/storetest"
 )
 
 // benchData is a typical session record: a few hundred bytes.
@@ -25,79 +25,21 @@ func benchStore(b *testing.B) *sqlitestore.Store {
 }
 
 func BenchmarkRead(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	id := "BenchmarkReadSession000000000000000000000"
-	if err := s.Write(ctx, id, benchData, time.Now().Add(time.Hour)); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, found, err := s.Read(ctx, id); err != nil || !found {
-			b.Fatal(found, err)
-		}
-	}
+	storetest.BenchRead(b, benchStore(b), benchData)
 }
 
 func BenchmarkWrite(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	id := "BenchmarkWriteSession00000000000000000000"
-	expiry := time.Now().Add(time.Hour)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := s.Write(ctx, id, benchData, expiry); err != nil {
-			b.Fatal(err)
-		}
-	}
+	storetest.BenchWrite(b, benchStore(b), benchData)
 }
 
 func BenchmarkTouch(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	id := "BenchmarkTouchSession00000000000000000000"
-	if err := s.Write(ctx, id, benchData, time.Now().Add(time.Hour)); err != nil {
-		b.Fatal(err)
-	}
-	expiry := time.Now().Add(2 * time.Hour)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := s.Touch(ctx, id, expiry); err != nil {
-			b.Fatal(err)
-		}
-	}
+	storetest.BenchTouch(b, benchStore(b), benchData)
 }
 
 // BenchmarkLockedWrite is one locking-mode request: Lock, read and write
 // through the lock, Unlock.
 func BenchmarkLockedWrite(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	id := "BenchmarkLockedSession0000000000000000000"
-	expiry := time.Now().Add(time.Hour)
-	if err := s.Write(ctx, id, benchData, expiry); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		l, err := s.Lock(ctx, id)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := l.(core.LockedReader).Read(ctx); err != nil {
-			b.Fatal(err)
-		}
-		if err := l.(core.LockedWriter).Write(ctx, benchData, expiry); err != nil {
-			b.Fatal(err)
-		}
-		if err := l.Unlock(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
+	storetest.BenchLockedWrite(b, benchStore(b), benchData)
 }
 
 // BenchmarkGC removes 10^5 expired sessions per operation.
