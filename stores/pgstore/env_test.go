@@ -4,31 +4,21 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sessionkit/sessionkit/stores/storetest"
 )
 
-// envDSN comes from scripts/services.sh.
-const envDSN = "SESSIONKIT_PG_DSN"
-
 // testPool returns a pool of the test database, closed with t, after
-// applying configure to its config. Without
-// SESSIONKIT_PG_DSN the test skips loudly, or fails in CI (CI set).
+// applying configure to its config. The database is SESSIONKIT_PG_DSN, set
+// by scripts/services.sh; without it the test skips loudly, or fails in CI.
 func testPool(t testing.TB, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
 	t.Helper()
-	dsn := os.Getenv(envDSN)
-	if dsn == "" {
-		msg := envDSN + " is not set: start the servers with `scripts/services.sh start DIR && . DIR/env`"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPING POSTGRESQL TEST: " + msg)
-	}
-	cfg, err := pgxpool.ParseConfig(dsn)
+	cfg, err := pgxpool.ParseConfig(storetest.RequireEnv(t, "SESSIONKIT_PG_DSN"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,25 +72,4 @@ func dropWith(t testing.TB, pool *pgxpool.Pool, table string) {
 			t.Errorf("cleanup: %v", err)
 		}
 	})
-}
-
-// newID returns a random ID in core's default shape.
-func newID(t testing.TB) string {
-	t.Helper()
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789,-"
-	b := make([]byte, 43)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	for i := range b {
-		b[i] = alphabet[b[i]&63]
-	}
-	return string(b)
-}
-
-func testCtx(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return ctx
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/stores/storetest"
 )
 
 func TestNew(t *testing.T) {
@@ -90,7 +91,7 @@ func TestSchema(t *testing.T) {
 // that does not create tables on it; without the table, that store fails
 // with an error rather than reporting sessions absent.
 func TestMigratedSchema(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := storetest.Context(t)
 	pool := testPool(t)
 	table := testTable(t)
 	dropWith(t, pool, table)
@@ -98,7 +99,7 @@ func TestMigratedSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Read(ctx, newID(t)); err == nil {
+	if _, _, err := s.Read(ctx, storetest.NewID(t)); err == nil {
 		t.Fatal("Read without a table: no error")
 	}
 	ddl, err := Schema(table)
@@ -108,7 +109,7 @@ func TestMigratedSchema(t *testing.T) {
 	if _, err := pool.Exec(ctx, ddl); err != nil {
 		t.Fatalf("applying Schema: %v", err)
 	}
-	id := newID(t)
+	id := storetest.NewID(t)
 	if err := s.Write(ctx, id, []byte("x"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestMigratedSchema(t *testing.T) {
 // TestConcurrentFirstUse has many stores (as many app servers) create one
 // table at the same moment: none fails.
 func TestConcurrentFirstUse(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := storetest.Context(t)
 	pool := testPool(t)
 	table := testTable(t)
 	dropWith(t, pool, table)
@@ -131,7 +132,7 @@ func TestConcurrentFirstUse(t *testing.T) {
 			defer wg.Done()
 			s, err := New(pool, Options{Table: table})
 			if err == nil {
-				err = s.Write(ctx, newID(t), []byte("x"), time.Now().Add(time.Hour))
+				err = s.Write(ctx, storetest.NewID(t), []byte("x"), time.Now().Add(time.Hour))
 			}
 			errs <- err
 		}()
@@ -146,7 +147,7 @@ func TestConcurrentFirstUse(t *testing.T) {
 }
 
 func TestSchemaQualifiedTable(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := storetest.Context(t)
 	pool := testPool(t)
 	table := "public." + testTable(t)
 	s, err := New(pool, Options{Table: table})
@@ -154,7 +155,7 @@ func TestSchemaQualifiedTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	dropWith(t, pool, strings.TrimPrefix(table, "public."))
-	id := newID(t)
+	id := storetest.NewID(t)
 	if err := s.Write(ctx, id, []byte("x"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -164,9 +165,9 @@ func TestSchemaQualifiedTable(t *testing.T) {
 // TestExpiredRows: an expired row is invisible to every method, Touch does
 // not revive it, and a create-if-absent Swap replaces it.
 func TestExpiredRows(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := storetest.Context(t)
 	s := newStore(t, testPool(t), Options{})
-	id := newID(t)
+	id := storetest.NewID(t)
 	if err := s.Write(ctx, id, []byte("old"), time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -195,18 +196,18 @@ func TestExpiredRows(t *testing.T) {
 // one of them locked: GC removes all but the locked one, and that one after
 // its Unlock.
 func TestGCBatchesAndLocks(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := storetest.Context(t)
 	s := newStore(t, testPool(t), Options{})
 	const n = 2*gcBatch + 50
 	ids := make([]string, n)
 	past := time.Now().Add(-time.Minute)
 	for i := range ids {
-		ids[i] = newID(t)
+		ids[i] = storetest.NewID(t)
 		if err := s.Write(ctx, ids[i], []byte("x"), past); err != nil {
 			t.Fatal(err)
 		}
 	}
-	live := newID(t)
+	live := storetest.NewID(t)
 	if err := s.Write(ctx, live, []byte("live"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -230,9 +231,9 @@ func TestGCBatchesAndLocks(t *testing.T) {
 // TestLockedWrite walks a locked read-modify-write, a second Write after the
 // first released the lock, and a write after another holder took it.
 func TestLockedWrite(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := storetest.Context(t)
 	s := newStore(t, testPool(t), Options{})
-	id := newID(t)
+	id := storetest.NewID(t)
 	if err := s.Write(ctx, id, []byte("v1"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -266,10 +267,10 @@ func TestLockedWrite(t *testing.T) {
 // app server would leave it: the lock is free at once, and the dead
 // holder's write does not land.
 func TestDeadHolder(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := storetest.Context(t)
 	pool := testPool(t)
 	s := newStore(t, pool, Options{})
-	id := newID(t)
+	id := storetest.NewID(t)
 	if err := s.Write(ctx, id, []byte("v1"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -296,10 +297,10 @@ func TestDeadHolder(t *testing.T) {
 // for a held lock and a Read stuck behind a table lock both return with
 // the context's error, and the store works afterwards.
 func TestCancellation(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := storetest.Context(t)
 	pool := testPool(t)
 	s := newStore(t, pool, Options{})
-	id := newID(t)
+	id := storetest.NewID(t)
 	if err := s.Write(ctx, id, []byte("v1"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -365,8 +366,8 @@ func TestServerDown(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx := testCtx(t)
-			id := newID(t)
+			ctx := storetest.Context(t)
+			id := storetest.NewID(t)
 			exp := time.Now().Add(time.Hour)
 			calls := []struct {
 				name string
@@ -417,9 +418,9 @@ func wantRecord(ctx context.Context, t testing.TB, s *Store, id, want string) {
 // slice: the waiter keeps waiting across slices and gets the lock, with the
 // holder's data, once it is released.
 func TestLockWaitSlices(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := storetest.Context(t)
 	s := newStore(t, testPool(t), Options{})
-	id := newID(t)
+	id := storetest.NewID(t)
 	held := mustLock(ctx, t, s, id)
 	got := make(chan error, 1)
 	go func() {
@@ -453,10 +454,10 @@ func TestLockWaitSlices(t *testing.T) {
 // (as the Manager's Destroy at logout), because waiters hand theirs back
 // between wait slices.
 func TestWaitersDoNotStarveHolder(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := storetest.Context(t)
 	pool := testPool(t, func(cfg *pgxpool.Config) { cfg.MaxConns = 4 })
 	s := newStore(t, pool, Options{})
-	id := newID(t)
+	id := storetest.NewID(t)
 	if err := s.Write(ctx, id, []byte("x"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/sessionkit/stores/storetest"
 )
 
 // The servers come from scripts/services.sh, which exports these.
@@ -18,22 +19,6 @@ const (
 	envClusterAddrs = "SESSIONKIT_REDIS_CLUSTER_ADDRS"
 	envBin          = "SESSIONKIT_REDIS_BIN"
 )
-
-// needEnv returns the variable's value. Without it the test skips loudly,
-// or fails in CI (CI set), where the servers must be there.
-func needEnv(t testing.TB, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v != "" {
-		return v
-	}
-	msg := name + " is not set: start the servers with `scripts/services.sh start DIR && . DIR/env`"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip("SKIPPING REDIS TEST: " + msg)
-	return ""
-}
 
 // clientOptions are short timeouts, so a dead server fails fast.
 func clientOptions(addr string) *redis.Options {
@@ -50,7 +35,7 @@ func clientOptions(addr string) *redis.Options {
 // singleClient returns a client of the standalone Redis, closed with t.
 func singleClient(t testing.TB) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(clientOptions(needEnv(t, envAddr)))
+	c := redis.NewClient(clientOptions(storetest.RequireEnv(t, envAddr)))
 	t.Cleanup(func() { c.Close() })
 	ping(t, c)
 	return c
@@ -59,7 +44,7 @@ func singleClient(t testing.TB) *redis.Client {
 // clusterClient returns a client of the Redis Cluster, closed with t.
 func clusterClient(t testing.TB) *redis.ClusterClient {
 	t.Helper()
-	addrs := strings.Split(needEnv(t, envClusterAddrs), ",")
+	addrs := strings.Split(storetest.RequireEnv(t, envClusterAddrs), ",")
 	c := redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs:                 addrs,
 		DialTimeout:           time.Second,
@@ -111,25 +96,4 @@ func newStore(t testing.TB, c redis.UniversalClient, opts Options) *Store {
 		}
 	})
 	return s
-}
-
-// newID returns a random ID in core's default shape.
-func newID(t testing.TB) string {
-	t.Helper()
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789,-"
-	b := make([]byte, 43)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	for i := range b {
-		b[i] = alphabet[b[i]&63]
-	}
-	return string(b)
-}
-
-func testCtx(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return ctx
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/sessionkit/stores/storetest"
 )
 
 // redisServer is a redis-server of the test's own, for tests that stop it
@@ -24,7 +26,7 @@ type redisServer struct {
 // startRedis starts a redis-server on a free port; it stops with t.
 func startRedis(t *testing.T) *redisServer {
 	t.Helper()
-	bin := needEnv(t, envBin)
+	bin := storetest.RequireEnv(t, envBin)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

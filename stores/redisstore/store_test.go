@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/stores/storetest"
 )
 
 // backend is one Redis deployment and key layout the tests run against.
@@ -91,10 +92,10 @@ func TestKeyLayout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx := testCtx(t)
+			ctx := storetest.Context(t)
 			c := singleClient(t)
 			s := newStore(t, c, Options{NoHashTag: tt.noHashTag, LockTTL: 20 * time.Second})
-			id := newID(t)
+			id := storetest.NewID(t)
 			key := fmt.Sprintf(tt.wantKey, s.opts.KeyPrefix, id)
 			lockKey := fmt.Sprintf(tt.wantLock, s.opts.KeyPrefix, id)
 
@@ -130,10 +131,10 @@ func TestKeyLayout(t *testing.T) {
 func TestTouch(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
-			ctx := testCtx(t)
+			ctx := storetest.Context(t)
 			c := b.client(t)
 			s := newStore(t, c, b.opts)
-			id := newID(t)
+			id := storetest.NewID(t)
 			if err := s.Touch(ctx, id, time.Now().Add(time.Hour)); err != nil {
 				t.Fatalf("Touch of an absent id: %v", err)
 			}
@@ -165,10 +166,10 @@ func TestTouch(t *testing.T) {
 func TestLockedWrite(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
-			ctx := testCtx(t)
+			ctx := storetest.Context(t)
 			c := b.client(t)
 			s := newStore(t, c, b.opts)
-			id := newID(t)
+			id := storetest.NewID(t)
 			if err := s.Write(ctx, id, []byte("v1"), time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
@@ -226,10 +227,10 @@ func TestLockedWrite(t *testing.T) {
 func TestStaleHolder(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
-			ctx := testCtx(t)
+			ctx := storetest.Context(t)
 			c := b.client(t)
 			s := newStore(t, c, b.opts)
-			id := newID(t)
+			id := storetest.NewID(t)
 			if err := s.Write(ctx, id, []byte("v1"), time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
@@ -273,9 +274,9 @@ func TestStaleHolder(t *testing.T) {
 func TestLockWaitsForContext(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
-			ctx := testCtx(t)
+			ctx := storetest.Context(t)
 			s := newStore(t, b.client(t), b.opts)
-			id := newID(t)
+			id := storetest.NewID(t)
 			held := mustLock(ctx, t, s, id)
 			defer held.Unlock(ctx)
 			short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
@@ -293,9 +294,9 @@ func TestLockWaitsForContext(t *testing.T) {
 func TestLockSerialises(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
-			ctx := testCtx(t)
+			ctx := storetest.Context(t)
 			s := newStore(t, b.client(t), b.opts)
-			id := newID(t)
+			id := storetest.NewID(t)
 			const n = 50
 			var wg sync.WaitGroup
 			errs := make(chan error, n)
@@ -353,8 +354,8 @@ func TestServerDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t)
-	id := newID(t)
+	ctx := storetest.Context(t)
+	id := storetest.NewID(t)
 	exp := time.Now().Add(time.Hour)
 	tests := []struct {
 		name string
@@ -381,18 +382,18 @@ func TestServerDown(t *testing.T) {
 func TestDeleteAll(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
-			ctx := testCtx(t)
+			ctx := storetest.Context(t)
 			c := b.client(t)
 			s := newStore(t, c, b.opts)
 			other := newStore(t, c, b.opts)
 			const n = 25
 			for i := 0; i < n; i++ {
-				if err := s.Write(ctx, newID(t), []byte("x"), time.Now().Add(time.Hour)); err != nil {
+				if err := s.Write(ctx, storetest.NewID(t), []byte("x"), time.Now().Add(time.Hour)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			l := mustLock(ctx, t, s, newID(t)) // a lock key, no data
-			keep := newID(t)
+			l := mustLock(ctx, t, s, storetest.NewID(t)) // a lock key, no data
+			keep := storetest.NewID(t)
 			if err := other.Write(ctx, keep, []byte("keep"), time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
