@@ -81,7 +81,11 @@ func serve(t *testing.T, a *fiber.App) string {
 	done := make(chan error, 1)
 	go func() { done <- a.Listener(ln) }()
 	t.Cleanup(func() {
-		if err := a.Shutdown(); err != nil {
+		// fasthttp's Shutdown waits for every open connection, and the
+		// suite's clients (http.DefaultTransport) keep idle keep-alive
+		// connections for 90 s: close them first.
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+		if err := a.ShutdownWithTimeout(10 * time.Second); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
 		if err := <-done; err != nil {
