@@ -2,6 +2,8 @@ package main
 
 import (
 	"net"
+	"net/http"
+	"time"
 	"testing"
 
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
@@ -22,7 +24,10 @@ func TestDemo(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- app.Listener(ln) }()
 	defer func() {
-		if err := app.Shutdown(); err != nil {
+		// Shutdown waits for open connections; the client's idle
+		// keep-alive ones would hold it for 90 s.
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+		if err := app.ShutdownWithTimeout(10 * time.Second); err != nil {
 			t.Error(err)
 		}
 		if err := <-done; err != nil {
