@@ -3,8 +3,8 @@ package main
 import (
 	"net"
 	"net/http"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
 	"github.com/sessionkit/sessionkit/examples/internal/demotest"
