@@ -384,10 +384,10 @@ func TestServerDown(t *testing.T) {
 				{"Lock", func() error { _, err := s.Lock(ctx, id); return err }},
 			}
 			for _, c := range calls {
+				if tt.noCreate && c.name == "Open" {
+					continue // Open has nothing to do without table creation
+				}
 				t.Run(c.name, func(t *testing.T) {
-					if tt.noCreate && c.name == "Open" {
-						t.Skip("Open has nothing to do without table creation")
-					}
 					if err := c.call(); err == nil {
 						t.Fatal("no error from a store whose server is down")
 					}
