@@ -569,6 +569,17 @@ func TestSessionErrorsNeverPanic(t *testing.T) {
 	s.Clear()
 	s.Destroy()
 	s.Regenerate()
+	s.AddFlash("x")
+	s.Remember(true)
+	s.SetUser("u")
+	s.ReadOnly()
+	if s.IDHash() != "" || s.ID() != "" || s.User() != "" || s.Remembered() || !s.IsNew() ||
+		s.Keys() != nil || s.Flashes() != nil || !s.Created().IsZero() || s.Has("a") {
+		t.Fatal("nil session reports state")
+	}
+	if s.Load() == nil || s.Err() == nil {
+		t.Fatal("nil session reports no error")
+	}
 	if _, ok := s.Get("a"); ok {
 		t.Fatal("nil session has data")
 	}

@@ -78,6 +78,40 @@ func (s *Session) markDirty(key string) {
 	s.dirty[key] = struct{}{}
 }
 
+// put sets a value; the caller holds s.mu and checked writable.
+func (s *Session) put(key string, v any) {
+	if s.values == nil {
+		s.values = make(map[string]any, 4)
+	}
+	s.values[key] = v
+	s.markDirty(key)
+}
+
+// change runs f under the session's mutex if the session loads and may be
+// changed; otherwise the failure is latched for Err and the commit.
+func (s *Session) change(f func()) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.writable() {
+		f()
+	}
+}
+
+// view runs f under the session's mutex once the session is loaded.
+func (s *Session) view(f func()) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ensure() {
+		f()
+	}
+}
+
 // Get returns the value stored under key.
 func (s *Session) Get(key string) (any, bool) {
 	if s == nil {
@@ -127,106 +161,60 @@ func (s *Session) Has(key string) bool {
 // Set stores v under key. v must be a type the Manager's codec accepts (see
 // BinaryCodec); an unsupported type is reported at commit.
 func (s *Session) Set(key string, v any) {
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.writable() {
-		return
-	}
-	if s.values == nil {
-		s.values = make(map[string]any, 4)
-	}
-	s.values[key] = v
-	s.markDirty(key)
+	s.change(func() { s.put(key, v) })
 }
 
 // Delete removes key.
 func (s *Session) Delete(key string) {
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.writable() {
-		return
-	}
-	if _, ok := s.values[key]; ok {
-		delete(s.values, key)
-		s.markDirty(key)
-	}
+	s.change(func() {
+		if _, ok := s.values[key]; ok {
+			delete(s.values, key)
+			s.markDirty(key)
+		}
+	})
 }
 
 // Clear removes every key but keeps the session (and its ID).
 func (s *Session) Clear() {
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.writable() {
-		return
-	}
-	for k := range s.values {
-		s.markDirty(k)
-	}
-	clear(s.values)
+	s.change(func() {
+		for k := range s.values {
+			s.markDirty(k)
+		}
+		clear(s.values)
+	})
 }
 
 // Keys returns the application's keys, sorted.
-func (s *Session) Keys() []string {
-	if s == nil {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.ensure() {
-		return nil
-	}
-	keys := make([]string, 0, len(s.values))
-	for k := range s.values {
-		if k != flashKey {
-			keys = append(keys, k)
+func (s *Session) Keys() (keys []string) {
+	s.view(func() {
+		keys = make([]string, 0, len(s.values))
+		for k := range s.values {
+			if k != flashKey {
+				keys = append(keys, k)
+			}
 		}
-	}
-	sort.Strings(keys)
+		sort.Strings(keys)
+	})
 	return keys
 }
 
 // AddFlash queues a message for the next request that calls Flashes.
 func (s *Session) AddFlash(msg string) {
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.writable() {
-		return
-	}
-	if s.values == nil {
-		s.values = make(map[string]any, 4)
-	}
-	old, _ := s.values[flashKey].([]string)
-	s.values[flashKey] = append(old[:len(old):len(old)], msg)
-	s.markDirty(flashKey)
+	s.change(func() {
+		old, _ := s.values[flashKey].([]string)
+		s.put(flashKey, append(old[:len(old):len(old)], msg))
+	})
 }
 
 // Flashes returns the queued flash messages and removes them.
-func (s *Session) Flashes() []string {
-	if s == nil {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.ensure() {
-		return nil
-	}
-	msgs, _ := s.values[flashKey].([]string)
-	if len(msgs) > 0 && !s.readOnly {
-		delete(s.values, flashKey)
-		s.markDirty(flashKey)
-	}
+func (s *Session) Flashes() (msgs []string) {
+	s.view(func() {
+		msgs, _ = s.values[flashKey].([]string)
+		if len(msgs) > 0 && !s.readOnly {
+			delete(s.values, flashKey)
+			s.markDirty(flashKey)
+		}
+	})
 	return msgs
 }
 
@@ -238,12 +226,15 @@ func (s *Session) ID() string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ensure()
+	s.ensure() // a session that failed to load still reports the ID it was asked for
 	return s.id
 }
 
 // IDHash is a salted hash of the ID, safe to log.
 func (s *Session) IDHash() string {
+	if s == nil {
+		return ""
+	}
 	return s.m.tokens.logID(s.ID())
 }
 
@@ -273,70 +264,46 @@ func (s *Session) Deadline() time.Time {
 	return s.meta(func(r *record) time.Time { return r.deadline })
 }
 
-func (s *Session) meta(f func(*record) time.Time) time.Time {
-	if s == nil {
-		return time.Time{}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.ensure() {
-		return time.Time{}
-	}
-	return f(&s.rec)
+func (s *Session) meta(f func(*record) time.Time) (t time.Time) {
+	s.view(func() { t = f(&s.rec) })
+	return t
 }
 
 // Remember makes the session persistent ("remember me"): its cookie gets a
 // Max-Age and it uses the Remember timeouts, counted from its creation.
 func (s *Session) Remember(on bool) {
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.writable() || s.rec.remember == on {
-		return
-	}
-	s.rec.remember = on
-	s.m.setDeadline(&s.rec)
-	s.reissue = true
-	s.markDirty("")
+	s.change(func() {
+		if s.rec.remember == on {
+			return
+		}
+		s.rec.remember = on
+		s.m.setDeadline(&s.rec)
+		s.reissue = true
+		s.markDirty("")
+	})
 }
 
 // Remembered reports whether Remember(true) was called for the session.
-func (s *Session) Remembered() bool {
-	if s == nil {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ensure()
-	return s.rec.remember
+func (s *Session) Remembered() (on bool) {
+	s.view(func() { on = s.rec.remember })
+	return on
 }
 
 // SetUser binds the session to a user, so Manager.DestroyUser can end all
 // of that user's sessions (with a store that has UserIndex).
 func (s *Session) SetUser(user string) {
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.writable() || s.rec.user == user {
-		return
-	}
-	s.rec.user = user
-	s.markDirty("")
+	s.change(func() {
+		if s.rec.user != user {
+			s.rec.user = user
+			s.markDirty("")
+		}
+	})
 }
 
 // User returns the user bound with SetUser.
-func (s *Session) User() string {
-	if s == nil {
-		return ""
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ensure()
-	return s.rec.user
+func (s *Session) User() (user string) {
+	s.view(func() { user = s.rec.user })
+	return user
 }
 
 // Regenerate gives the session a new ID at commit (call it after login or
@@ -344,15 +311,7 @@ func (s *Session) User() string {
 // re-issued and the old ID destroyed or, with Config.RegenerateGrace,
 // forwarded to the new one for the grace period.
 func (s *Session) Regenerate() {
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.writable() {
-		return
-	}
-	s.regenerate = true
+	s.change(func() { s.regenerate = true })
 }
 
 // Destroy ends the session (logout): its record is deleted at commit and
