@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -349,7 +350,7 @@ func TestLockingCountsEveryIncrement(t *testing.T) {
 }
 
 func TestWithoutLockingMergesDifferentKeys(t *testing.T) {
-	release := make(chan struct{})
+	var gate atomic.Value // chan struct{}: closed when the slow requests may go on
 	var entered sync.WaitGroup
 	h := newHarness(t, core.Config{}, func(mux *http.ServeMux) {
 		counterRoutes(mux)
@@ -358,7 +359,7 @@ func TestWithoutLockingMergesDifferentKeys(t *testing.T) {
 			key := r.URL.Query().Get("k")
 			s.Get(key)
 			entered.Done()
-			<-release
+			<-gate.Load().(chan struct{})
 			s.Set(key, r.URL.Query().Get("v"))
 		})
 		mux.HandleFunc("/show", func(w http.ResponseWriter, r *http.Request) {
@@ -369,48 +370,37 @@ func TestWithoutLockingMergesDifferentKeys(t *testing.T) {
 		})
 	})
 	h.get("/inc")
-	entered.Add(2)
-	results := make(chan int, 2)
-	for _, q := range []string{"k=a&v=1", "k=b&v=2"} {
-		go func() {
-			req, _ := http.NewRequest("GET", h.srv.URL+"/slow?"+q, nil)
-			res, err := h.client.Do(req)
-			if err != nil {
-				results <- 0
-				return
-			}
-			res.Body.Close()
-			results <- res.StatusCode
-		}()
-	}
-	entered.Wait()
-	close(release)
-	for i := 0; i < 2; i++ {
-		if code := <-results; code != 200 {
-			t.Fatalf("status %d", code)
+	// both sends two requests that hold their loaded session until both
+	// are in, then change it, and returns their statuses.
+	both := func(q1, q2 string) []int {
+		entered.Add(2)
+		release := make(chan struct{})
+		gate.Store(release)
+		results := make(chan int, 2)
+		for _, q := range []string{q1, q2} {
+			go func() {
+				req, _ := http.NewRequest("GET", h.srv.URL+"/slow?"+q, nil)
+				res, err := h.client.Do(req)
+				if err != nil {
+					results <- 0
+					return
+				}
+				res.Body.Close()
+				results <- res.StatusCode
+			}()
 		}
+		entered.Wait()
+		close(release)
+		return []int{<-results, <-results}
+	}
+	if codes := both("k=a&v=1", "k=b&v=2"); codes[0] != 200 || codes[1] != 200 {
+		t.Fatalf("statuses %v", codes)
 	}
 	if _, body, _ := h.get("/show"); body != "1,2" {
 		t.Fatalf("concurrent updates of different keys: %q, want both", body)
 	}
 	// Same key from both: one wins, the other is told (409), nothing silent.
-	entered.Add(2)
-	release = make(chan struct{})
-	for _, q := range []string{"k=a&v=x", "k=a&v=y"} {
-		go func() {
-			req, _ := http.NewRequest("GET", h.srv.URL+"/slow?"+q, nil)
-			res, err := h.client.Do(req)
-			if err != nil {
-				results <- 0
-				return
-			}
-			res.Body.Close()
-			results <- res.StatusCode
-		}()
-	}
-	entered.Wait()
-	close(release)
-	codes := []int{<-results, <-results}
+	codes := both("k=a&v=x", "k=a&v=y")
 	if !(codes[0] == 200 && codes[1] == 409 || codes[0] == 409 && codes[1] == 200) {
 		t.Fatalf("same-key conflict statuses %v, want one 200 and one 409", codes)
 	}
