@@ -39,6 +39,24 @@ func TestBrowser(t *testing.T) {
 	srv := httptest.NewServer(newRouter(m))
 	defer srv.Close()
 
+	// Chromium's helper processes may still write to the profile for a
+	// moment after the browser is gone, so the profile is not a t.TempDir
+	// (whose cleanup fails on a directory that is still filling up): it is
+	// removed with a few retries.
+	profile, err := os.MkdirTemp("", "sessionkit-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for try := 0; try < 50; try++ {
+			if err = os.RemoveAll(profile); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("leaving the Chromium profile %s behind: %v", profile, err)
+	})
+
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
@@ -52,7 +70,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 	)
 	defer cancelAlloc()
 	b, cancelBrowser := chromedp.NewContext(allocCtx)
