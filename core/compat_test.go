@@ -79,8 +79,8 @@ func TestHijackStillWorks(t *testing.T) {
 	}
 	// The hijacked response could not carry a cookie, but the store was
 	// written before the hijack: the session exists server-side.
-	if h.store.writesAll() != 1 {
-		t.Fatalf("%d writes", h.store.writesAll())
+	if h.store.WritesAll() != 1 {
+		t.Fatalf("%d writes", h.store.WritesAll())
 	}
 }
 
@@ -94,7 +94,7 @@ func TestCorruptRecordIsAFreshSession(t *testing.T) {
 		t.Fatal("no session")
 	}
 	for _, garbage := range [][]byte{[]byte("a|s:1:\"x\";"), {'S', 'K', 1, 0, 0xff}, {}} {
-		h.store.inner.Write(context.Background(), id, garbage, time.Now().Add(time.Hour))
+		h.store.Inner.Write(context.Background(), id, garbage, time.Now().Add(time.Hour))
 		status, body, _ := h.get("/get")
 		if status != http.StatusOK || body != "0" {
 			t.Fatalf("corrupt record %q: %d %q", garbage, status, body)
@@ -109,7 +109,7 @@ func TestErrorHandlerIsConfigurable(t *testing.T) {
 		w.WriteHeader(http.StatusTeapot)
 	}}, counterRoutes)
 	h.get("/inc")
-	h.store.down.Store(true)
+	h.store.Down.Store(true)
 	status, _, _ := h.get("/get")
 	if status != http.StatusTeapot || got == nil || !strings.Contains(got.Error(), "store") {
 		t.Fatalf("status %d err %v", status, got)

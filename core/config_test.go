@@ -165,7 +165,7 @@ func TestTooLargeDataIsRefused(t *testing.T) {
 	if status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d", status)
 	}
-	if res.Header.Get("Set-Cookie") != "" || h.store.writesAll() != 0 {
+	if res.Header.Get("Set-Cookie") != "" || h.store.WritesAll() != 0 {
 		t.Fatal("oversized session was written")
 	}
 }

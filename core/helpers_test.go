@@ -1,7 +1,6 @@
 package core_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,102 +8,13 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/stores/memstore"
+	"github.com/sessionkit/sessionkit/stores/storetest"
 )
-
-// countingStore wraps a store and counts every call, so tests can assert
-// "zero store calls" and "no write" exactly. It forwards every capability
-// the wrapped store has.
-type countingStore struct {
-	inner                                          core.Store
-	reads, writes, destroys, touches, swaps, locks atomic.Int64
-	exists, gcs                                    atomic.Int64
-	down                                           atomic.Bool // every call fails
-}
-
-var errDown = &net503{}
-
-type net503 struct{}
-
-func (*net503) Error() string { return "connection refused (test store is down)" }
-
-func newCounting(inner core.Store) *countingStore { return &countingStore{inner: inner} }
-
-func (c *countingStore) calls() int64 {
-	return c.reads.Load() + c.writes.Load() + c.destroys.Load() + c.touches.Load() +
-		c.swaps.Load() + c.locks.Load() + c.exists.Load()
-}
-
-func (c *countingStore) Capabilities() core.Capability { return core.Capabilities(c.inner) }
-
-func (c *countingStore) Read(ctx context.Context, id string) ([]byte, bool, error) {
-	c.reads.Add(1)
-	if c.down.Load() {
-		return nil, false, errDown
-	}
-	return c.inner.Read(ctx, id)
-}
-
-func (c *countingStore) Write(ctx context.Context, id string, data []byte, exp time.Time) error {
-	c.writes.Add(1)
-	if c.down.Load() {
-		return errDown
-	}
-	return c.inner.Write(ctx, id, data, exp)
-}
-
-func (c *countingStore) Destroy(ctx context.Context, id string) error {
-	c.destroys.Add(1)
-	if c.down.Load() {
-		return errDown
-	}
-	return c.inner.Destroy(ctx, id)
-}
-
-func (c *countingStore) Touch(ctx context.Context, id string, exp time.Time) error {
-	c.touches.Add(1)
-	if c.down.Load() {
-		return errDown
-	}
-	return c.inner.(core.Toucher).Touch(ctx, id, exp)
-}
-
-func (c *countingStore) Exists(ctx context.Context, id string) (bool, error) {
-	c.exists.Add(1)
-	if c.down.Load() {
-		return false, errDown
-	}
-	return c.inner.(core.Exister).Exists(ctx, id)
-}
-
-func (c *countingStore) Swap(ctx context.Context, id string, old, new []byte, exp time.Time) (bool, error) {
-	c.swaps.Add(1)
-	if c.down.Load() {
-		return false, errDown
-	}
-	return c.inner.(core.Swapper).Swap(ctx, id, old, new, exp)
-}
-
-func (c *countingStore) GC(ctx context.Context, now time.Time) (int, error) {
-	c.gcs.Add(1)
-	return c.inner.(core.Collector).GC(ctx, now)
-}
-
-func (c *countingStore) Lock(ctx context.Context, id string) (core.Lock, error) {
-	c.locks.Add(1)
-	if c.down.Load() {
-		return nil, errDown
-	}
-	return c.inner.(core.Locker).Lock(ctx, id)
-}
-
-// writesAll counts writes and swaps: every way data reaches the store.
-func (c *countingStore) writesAll() int64 { return c.writes.Load() + c.swaps.Load() }
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
@@ -113,7 +23,7 @@ var testKey = []byte("0123456789abcdef0123456789abcdef")
 type harness struct {
 	t      *testing.T
 	m      *core.Manager
-	store  *countingStore
+	store  *storetest.Counting
 	srv    *httptest.Server
 	client *http.Client
 }
@@ -127,7 +37,7 @@ func newHarness(t *testing.T, cfg core.Config, routes func(mux *http.ServeMux)) 
 	if cfg.Logger == nil {
 		cfg.Logger = quiet
 	}
-	store := newCounting(memstore.New(memstore.Options{}))
+	store := storetest.NewCounting(memstore.New(memstore.Options{}))
 	m, err := core.New(store, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -210,15 +120,3 @@ func newJar() (http.CookieJar, error) { return cookiejar.New(nil) }
 
 // quiet discards the Manager's log lines in tests.
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-func (c *countingStore) AddUserSession(ctx context.Context, user, id string, exp time.Time) error {
-	return c.inner.(core.UserIndex).AddUserSession(ctx, user, id, exp)
-}
-
-func (c *countingStore) RemoveUserSession(ctx context.Context, user, id string) error {
-	return c.inner.(core.UserIndex).RemoveUserSession(ctx, user, id)
-}
-
-func (c *countingStore) UserSessions(ctx context.Context, user string) ([]string, error) {
-	return c.inner.(core.UserIndex).UserSessions(ctx, user)
-}

@@ -8,10 +8,11 @@ import (
 
 	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/stores/memstore"
+	"github.com/sessionkit/sessionkit/stores/storetest"
 )
 
-func hostileManager(t testing.TB) (*core.Manager, *countingStore, string) {
-	store := newCounting(memstore.New(memstore.Options{}))
+func hostileManager(t testing.TB) (*core.Manager, *storetest.Counting, string) {
+	store := storetest.NewCounting(memstore.New(memstore.Options{}))
 	m, err := core.New(store, core.Config{Keys: [][]byte{testKey}, Cookie: core.CookieConfig{Insecure: true}, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -34,18 +35,18 @@ func TestEveryBitFlipIsRejected(t *testing.T) {
 		for bit := 0; bit < 8; bit++ {
 			b := []byte(token)
 			b[i] ^= 1 << bit
-			before := store.calls()
+			before := store.Calls()
 			s := m.Load(context.Background(), http.Header{"Cookie": {"sid=" + string(b)}})
 			if !s.IsNew() {
 				// A flip can only land on an equivalent base64 spelling of
 				// the same bytes (the padding bits of the last character);
 				// anything else opening the session is a forgery.
-				if store.calls() == before {
+				if store.Calls() == before {
 					t.Fatalf("byte %d bit %d: session opened without a store read", i, bit)
 				}
 				continue
 			}
-			if n := store.calls() - before; n != 0 {
+			if n := store.Calls() - before; n != 0 {
 				t.Fatalf("byte %d bit %d: %d store calls for a forged token", i, bit, n)
 			}
 		}
@@ -62,8 +63,8 @@ func TestIDsElsewhereAreIgnored(t *testing.T) {
 		{"Cookie": {"session=" + token}},
 		{"Cookie": {"SID=" + token}},
 	} {
-		before := store.calls()
-		if s := m.Load(context.Background(), h); !s.IsNew() || store.calls() != before {
+		before := store.Calls()
+		if s := m.Load(context.Background(), h); !s.IsNew() || store.Calls() != before {
 			t.Fatalf("%v opened the session", h)
 		}
 	}
@@ -77,11 +78,11 @@ func FuzzTokenRead(f *testing.F) {
 	f.Add("sid=\x00")
 	f.Add(strings.Repeat("a", 5000))
 	f.Fuzz(func(t *testing.T, cookie string) {
-		before := store.calls()
+		before := store.Calls()
 		s := m.Load(context.Background(), http.Header{"Cookie": {cookie}})
 		if s.IsNew() {
-			if store.calls() != before+1 && store.calls() != before {
-				t.Fatalf("%d store calls", store.calls()-before)
+			if store.Calls() != before+1 && store.Calls() != before {
+				t.Fatalf("%d store calls", store.Calls()-before)
 			}
 			return
 		}

@@ -35,7 +35,7 @@ func TestStrictModeNeverAdoptsUnknownID(t *testing.T) {
 	if body != "1" {
 		t.Fatalf("counter = %q, want 1 (fresh session)", body)
 	}
-	if _, found, _ := h.store.inner.Read(context.Background(), forged); found {
+	if _, found, _ := h.store.Inner.Read(context.Background(), forged); found {
 		t.Fatal("a record was created under the client-chosen ID")
 	}
 	var issued string
@@ -73,12 +73,12 @@ func TestBadTokensGiveFreshSessionWithoutStoreCalls(t *testing.T) {
 	}
 	for name, cookie := range cases {
 		t.Run(name, func(t *testing.T) {
-			before := h.store.calls()
+			before := h.store.Calls()
 			status, body, _ := h.get("/get", "Cookie", cookie)
 			if status != http.StatusOK || body != "0" {
 				t.Fatalf("got %d %q, want 200 \"0\"", status, body)
 			}
-			if n := h.store.calls() - before; n != 0 {
+			if n := h.store.Calls() - before; n != 0 {
 				t.Fatalf("%d store calls for a rejected token", n)
 			}
 		})
@@ -102,12 +102,12 @@ func TestExpiredTokenIsRejected(t *testing.T) {
 	}
 	// Re-sign with a timestamp two hours old.
 	old := encodeAt(t, string(raw), time.Now().Add(-2*time.Hour))
-	before := h.store.calls()
+	before := h.store.Calls()
 	_, body, _ := h.get("/get", "Cookie", "sid="+old)
 	if body != "0" {
 		t.Fatalf("expired token still opened the session: %q", body)
 	}
-	if h.store.calls() != before {
+	if h.store.Calls() != before {
 		t.Fatal("store consulted for an expired token")
 	}
 }
@@ -132,17 +132,17 @@ func TestLazyLoadAndLazyCreate(t *testing.T) {
 			t.Fatal("Set-Cookie for an anonymous request that stored nothing")
 		}
 	}
-	if h.store.writesAll() != 0 {
-		t.Fatalf("%d writes for anonymous read-only requests", h.store.writesAll())
+	if h.store.WritesAll() != 0 {
+		t.Fatalf("%d writes for anonymous read-only requests", h.store.WritesAll())
 	}
 	h.get("/inc")
-	before := h.store.calls()
+	before := h.store.Calls()
 	for i := 0; i < 100; i++ {
 		if _, body, _ := h.get("/nop"); body != "nop" {
 			t.Fatal(body)
 		}
 	}
-	if n := h.store.calls() - before; n != 0 {
+	if n := h.store.Calls() - before; n != 0 {
 		t.Fatalf("%d store calls for requests that never touched their session", n)
 	}
 }
@@ -150,7 +150,7 @@ func TestLazyLoadAndLazyCreate(t *testing.T) {
 func TestLazyWrite(t *testing.T) {
 	h := newHarness(t, core.Config{}, counterRoutes)
 	h.get("/inc")
-	writes := h.store.writesAll()
+	writes := h.store.WritesAll()
 	for i := 0; i < 50; i++ {
 		_, body, res := h.get("/get")
 		if body != "1" {
@@ -160,10 +160,10 @@ func TestLazyWrite(t *testing.T) {
 			t.Fatal("Set-Cookie on an unchanged session")
 		}
 	}
-	if n := h.store.writesAll() - writes; n != 0 {
+	if n := h.store.WritesAll() - writes; n != 0 {
 		t.Fatalf("%d writes for unchanged sessions", n)
 	}
-	if n := h.store.touches.Load(); n != 0 {
+	if n := h.store.Touches.Load(); n != 0 {
 		t.Fatalf("%d touches within one TouchInterval", n)
 	}
 }
@@ -292,7 +292,7 @@ func TestStoreDown(t *testing.T) {
 			})
 		})
 		h.get("/login")
-		h.store.down.Store(true)
+		h.store.Down.Store(true)
 		status, _, _ := h.get("/side-effect")
 		if status != http.StatusServiceUnavailable {
 			t.Fatalf("status %d, want 503", status)
@@ -300,7 +300,7 @@ func TestStoreDown(t *testing.T) {
 		if _, ok := ran.Load("yes"); ok {
 			t.Fatal("handler ran with the store down")
 		}
-		h.store.down.Store(false)
+		h.store.Down.Store(false)
 		if _, user, _ := h.get("/user"); user != "alice" {
 			t.Fatalf("session lost after the outage: %q", user)
 		}
@@ -308,7 +308,7 @@ func TestStoreDown(t *testing.T) {
 	t.Run("lazy: 503 replaces an anonymous answer", func(t *testing.T) {
 		h := newHarness(t, core.Config{}, counterRoutes)
 		h.get("/login")
-		h.store.down.Store(true)
+		h.store.Down.Store(true)
 		status, body, _ := h.get("/user")
 		if status != http.StatusServiceUnavailable || body == "" {
 			t.Fatalf("got %d %q, want 503", status, body)
@@ -539,9 +539,9 @@ func TestReadOnlyTakesNoLockAndWritesNothing(t *testing.T) {
 		})
 	})
 	h.get("/inc")
-	locks, writes := h.store.locks.Load(), h.store.writesAll()
+	locks, writes := h.store.Locks.Load(), h.store.WritesAll()
 	status, body, _ := h.get("/peek")
-	if h.store.locks.Load() != locks || h.store.writesAll() != writes {
+	if h.store.Locks.Load() != locks || h.store.WritesAll() != writes {
 		t.Fatal("read-only request locked or wrote")
 	}
 	if status != http.StatusInternalServerError || body == "1" {
@@ -584,14 +584,14 @@ func TestSessionErrorsNeverPanic(t *testing.T) {
 func TestLockErrorsAreStoreErrorsUnlessTheWaitTimedOut(t *testing.T) {
 	h := newHarness(t, core.Config{Locking: true, EagerLoad: true}, counterRoutes)
 	h.get("/inc")
-	h.store.down.Store(true)
+	h.store.Down.Store(true)
 	var got error
 	s := h.m.Load(context.Background(), http.Header{"Cookie": {"sid=" + h.cookie()}})
 	got = s.Err()
 	if !errors.Is(got, core.ErrStore) || errors.Is(got, core.ErrLockTimeout) {
 		t.Fatalf("lock failure of a down store: %v", got)
 	}
-	h.store.down.Store(false)
+	h.store.Down.Store(false)
 	// Hold the lock, then time out waiting for it.
 	held := h.m.Load(context.Background(), http.Header{"Cookie": {"sid=" + h.cookie()}})
 	if err := held.Load(); err != nil {

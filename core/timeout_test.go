@@ -17,6 +17,7 @@ import (
 
 	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/stores/memstore"
+	"github.com/sessionkit/sessionkit/stores/storetest"
 )
 
 // client drives a Manager without HTTP, so that the whole lifecycle runs
@@ -145,7 +146,7 @@ func TestRememberMe(t *testing.T) {
 
 func TestTouchIsThrottled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := newCounting(memstore.New(memstore.Options{}))
+		store := storetest.NewCounting(memstore.New(memstore.Options{}))
 		m, err := core.New(store, core.Config{Keys: [][]byte{testKey}, Cookie: core.CookieConfig{Insecure: true},
 			IdleTimeout: 30 * time.Minute, TouchInterval: time.Minute})
 		if err != nil {
@@ -158,30 +159,30 @@ func TestTouchIsThrottled(t *testing.T) {
 			time.Sleep(time.Second)
 			c.counter()
 		}
-		if n := store.touches.Load(); n < 9 || n > 10 {
+		if n := store.Touches.Load(); n < 9 || n > 10 {
 			t.Fatalf("%d touches in 10 minutes with a 1-minute interval", n)
 		}
-		if store.writesAll() != 1 {
-			t.Fatalf("%d writes, want only the first", store.writesAll())
+		if store.WritesAll() != 1 {
+			t.Fatalf("%d writes, want only the first", store.WritesAll())
 		}
 	})
 }
 
 func TestBackgroundGC(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := newCounting(memstore.New(memstore.Options{}))
+		store := storetest.NewCounting(memstore.New(memstore.Options{}))
 		m, err := core.New(store, core.Config{Keys: [][]byte{testKey}, GCInterval: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(3*time.Minute + time.Second)
 		synctest.Wait()
-		if n := store.gcs.Load(); n != 3 {
+		if n := store.GCs.Load(); n != 3 {
 			t.Fatalf("%d GC runs in 3 minutes at a 1-minute interval", n)
 		}
 		m.Close()
 		time.Sleep(5 * time.Minute)
-		if n := store.gcs.Load(); n != 3 {
+		if n := store.GCs.Load(); n != 3 {
 			t.Fatal("GC ran after Close")
 		}
 	})
@@ -189,7 +190,7 @@ func TestBackgroundGC(t *testing.T) {
 
 func TestExplicitAndProbabilisticGC(t *testing.T) {
 	mem := memstore.New(memstore.Options{})
-	store := newCounting(mem)
+	store := storetest.NewCounting(mem)
 	ctx := context.Background()
 	mem.Write(ctx, strings.Repeat("e", 43), []byte("x"), time.Now().Add(10*time.Millisecond))
 	time.Sleep(20 * time.Millisecond)
@@ -207,7 +208,7 @@ func TestExplicitAndProbabilisticGC(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Close() // waits for the probabilistic GC the commit started
-	if store.gcs.Load() != 2 {
-		t.Fatalf("probability 1/1 ran GC %d times after one commit", store.gcs.Load()-1)
+	if store.GCs.Load() != 2 {
+		t.Fatalf("probability 1/1 ran GC %d times after one commit", store.GCs.Load()-1)
 	}
 }

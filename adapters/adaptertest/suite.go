@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/stores/memstore"
+	"github.com/sessionkit/sessionkit/stores/storetest"
 )
 
 // Serve starts the adapter under test: an app that runs m's middleware and
@@ -74,7 +76,7 @@ func teapot(w http.ResponseWriter, r *http.Request, err error) {
 type env struct {
 	t     *testing.T
 	m     *core.Manager
-	store *countingStore
+	store *storetest.Counting
 	base  string // the adapter
 	ref   string // the net/http reference
 	hits  *atomic.Int64
@@ -82,7 +84,7 @@ type env struct {
 
 func start(t *testing.T, serve Serve, cfg core.Config) *env {
 	t.Helper()
-	e := &env{t: t, store: newCountingStore(), hits: new(atomic.Int64)}
+	e := &env{t: t, store: storetest.NewCounting(memstore.New(memstore.Options{})), hits: new(atomic.Int64)}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	m, err := core.New(e.store, cfg)
 	if err != nil {
@@ -182,7 +184,7 @@ func (e *env) token(r *response, path string) string {
 
 func (e *env) sameCounts(before counts, what string) {
 	e.t.Helper()
-	if after := e.store.counts(); after.writes != before.writes || after.touches != before.touches || after.destroys != before.destroys {
+	if after := snapshot(e.store); after.writes != before.writes || after.touches != before.touches || after.destroys != before.destroys {
 		e.t.Fatalf("%s changed the store: before %+v, after %+v", what, before, after)
 	}
 }
@@ -195,31 +197,31 @@ func testLazy(t *testing.T, e *env) {
 	r = e.get(c, e.base, "/read")
 	e.expect(r, "/read", 200, "n=none")
 	e.noSetCookie(r, "/read")
-	if got := e.store.counts(); got != (counts{}) {
+	if got := snapshot(e.store); got != (counts{}) {
 		t.Fatalf("anonymous requests called the store: %+v", got)
 	}
 
 	r = e.get(c, e.base, "/new")
 	e.expect(r, "/new", 200, "n=1")
 	e.token(r, "/new")
-	if got := e.store.counts().writes; got != 1 {
+	if got := snapshot(e.store).writes; got != 1 {
 		t.Fatalf("creating a session made %d writes, want 1", got)
 	}
 	if cc, v := r.header.Get("Cache-Control"), r.header.Get("Vary"); cc != "no-store" || v != "Cookie" {
 		t.Fatalf("GET /new: Cache-Control %q, Vary %q; want no-store, Cookie", cc, v)
 	}
 
-	before := e.store.counts()
+	before := snapshot(e.store)
 	r = e.get(c, e.base, "/nop")
 	e.expect(r, "/nop", 200, "nop")
-	if got := e.store.counts(); got != before {
+	if got := snapshot(e.store); got != before {
 		t.Fatalf("a request that never touched its session called the store: %+v -> %+v", before, got)
 	}
 	r = e.get(c, e.base, "/read")
 	e.expect(r, "/read", 200, "n=1")
 	e.noSetCookie(r, "/read")
 	e.sameCounts(before, "a read-only request")
-	if got := e.store.counts().reads; got != before.reads+1 {
+	if got := snapshot(e.store).reads; got != before.reads+1 {
 		t.Fatalf("a read request made %d store reads, want 1", got-before.reads)
 	}
 	if cc := r.header.Get("Cache-Control"); cc == "no-store" {
@@ -229,7 +231,7 @@ func testLazy(t *testing.T, e *env) {
 	r = e.get(c, e.base, "/incr")
 	e.expect(r, "/incr", 200, "n=2")
 	e.noSetCookie(r, "/incr")
-	if got := e.store.counts().writes; got != before.writes+1 {
+	if got := snapshot(e.store).writes; got != before.writes+1 {
 		t.Fatalf("a write request made %d store writes, want 1", got-before.writes)
 	}
 	e.expect(e.get(c, e.base, "/read"), "/read", 200, "n=2")
@@ -260,14 +262,14 @@ func testRegenerate(t *testing.T, e *env) {
 func testDestroy(t *testing.T, e *env) {
 	c := e.client()
 	old := e.token(e.get(c, e.base, "/new"), "/new")
-	before := e.store.counts()
+	before := snapshot(e.store)
 	r := e.get(c, e.base, "/destroy")
 	e.expect(r, "/destroy", 200, "destroyed")
 	sc := r.setCookies()
 	if len(sc) != 1 || !strings.Contains(sc[0], "; no value;") || !strings.Contains(sc[0], "max-age=0") {
 		t.Fatalf("GET /destroy: Set-Cookie %q, want the cookie expired", r.header.Values("Set-Cookie"))
 	}
-	if got := e.store.counts().destroys; got != before.destroys+1 {
+	if got := snapshot(e.store).destroys; got != before.destroys+1 {
 		t.Fatalf("destroy made %d store destroys, want 1", got-before.destroys)
 	}
 	e.expect(e.get(c, e.base, "/read"), "/read", 200, "n=none")
@@ -312,11 +314,11 @@ func testTampered(t *testing.T, e *env) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := *e
 			e.t = t
-			before := e.store.counts()
+			before := snapshot(e.store)
 			r := e.get(plainClient, e.base, "/read", "Cookie", tc.cookie)
 			e.expect(r, "/read", 200, "n=none")
 			e.noSetCookie(r, "/read")
-			if got := e.store.counts(); got != before {
+			if got := snapshot(e.store); got != before {
 				t.Fatalf("a refused token reached the store: %+v -> %+v", before, got)
 			}
 			r = e.get(plainClient, e.base, "/new", "Cookie", tc.cookie)
@@ -332,7 +334,7 @@ func testTampered(t *testing.T, e *env) {
 func testStoreDown(t *testing.T, e *env) {
 	c := e.client()
 	e.get(c, e.base, "/new")
-	e.store.down.Store(true)
+	e.store.Down.Store(true)
 	for _, path := range []string{"/read", "/incr", "/stream", "/destroy"} {
 		r := e.get(c, e.base, path)
 		if r.status != http.StatusServiceUnavailable || strings.Contains(r.body, "n=") || strings.Contains(r.body, "chunk") ||
@@ -347,14 +349,14 @@ func testStoreDown(t *testing.T, e *env) {
 	}
 	e.noSetCookie(r, "/new")
 	e.expect(e.get(c, e.base, "/nop"), "/nop", 200, "nop")
-	e.store.down.Store(false)
+	e.store.Down.Store(false)
 	e.expect(e.get(c, e.base, "/read"), "/read", 200, "n=1")
 }
 
 func testEagerDown(t *testing.T, e *env) {
 	c := e.client()
 	e.get(c, e.base, "/new")
-	e.store.down.Store(true)
+	e.store.Down.Store(true)
 	hits := e.hits.Load()
 	for _, path := range []string{"/read", "/nop"} {
 		r := e.get(c, e.base, path)
@@ -366,14 +368,14 @@ func testEagerDown(t *testing.T, e *env) {
 		t.Fatalf("with EagerLoad and the store down the handler ran %d times, want 0", got-hits)
 	}
 	e.expect(e.get(plainClient, e.base, "/nop"), "/nop (no token)", 200, "nop")
-	e.store.down.Store(false)
+	e.store.Down.Store(false)
 	e.expect(e.get(c, e.base, "/read"), "/read", 200, "n=1")
 }
 
 func testErrorHandler(t *testing.T, e *env) {
 	c := e.client()
 	e.get(c, e.base, "/new")
-	e.store.down.Store(true)
+	e.store.Down.Store(true)
 	e.expect(e.get(c, e.base, "/read"), "/read", http.StatusTeapot, "custom error handler: 503")
 }
 
@@ -473,7 +475,7 @@ func testLocking(t *testing.T, e *env) {
 	}
 	e.expect(e.get(plainClient, e.base, "/read", "Cookie", tok), "/read", 200, fmt.Sprintf("n=%d", n+1))
 	// A read-only request takes no lock and writes nothing.
-	before := e.store.counts()
+	before := snapshot(e.store)
 	e.expect(e.get(plainClient, e.base, "/readonly", "Cookie", tok), "/readonly", 200, fmt.Sprintf("n=%d", n+1))
 	e.sameCounts(before, "a read-only request")
 }

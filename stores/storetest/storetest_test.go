@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -136,6 +137,29 @@ func TestMemstore(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	}, storetest.LockTTL(ttl))
+}
+
+// TestCounting runs the kit against the counting wrapper the Manager's and
+// the adapters' tests use: it must be a faithful store itself, and count.
+func TestCounting(t *testing.T) {
+	const ttl = 300 * time.Millisecond
+	storetest.Run(t, func(t *testing.T) core.Store {
+		s := memstore.New(memstore.Options{LockTTL: ttl})
+		t.Cleanup(func() { s.Close() })
+		return storetest.NewCounting(s)
+	}, storetest.LockTTL(ttl))
+	c := storetest.NewCounting(memstore.New(memstore.Options{}))
+	ctx := context.Background()
+	id := storetest.NewID(t)
+	c.Write(ctx, id, []byte("x"), time.Now().Add(time.Minute))
+	c.Read(ctx, id)
+	c.Down.Store(true)
+	if _, _, err := c.Read(ctx, id); !errors.Is(err, storetest.ErrDown) {
+		t.Fatalf("Read of a down store: %v", err)
+	}
+	if c.Writes.Load() != 1 || c.Reads.Load() != 2 || c.Calls() != 3 {
+		t.Fatalf("counted writes %d reads %d calls %d", c.Writes.Load(), c.Reads.Load(), c.Calls())
+	}
 }
 
 // TestFuncStoreFull runs the kit against a store built from every function
