@@ -97,4 +97,11 @@
 // bodies, so every store measures the same work:
 //
 //	func BenchmarkRead(b *testing.B) { storetest.BenchRead(b, newStore(b), make([]byte, 1024)) }
+//
+// # Counting calls
+//
+// Counting wraps any store, counts each kind of call (including reads and
+// writes made through its locks) and, with Down set, fails every call the
+// way a store that is down does. Tests of session managers and framework
+// adapters use it to assert "no store call", "no write" or "one read".
 package storetest
