@@ -1,7 +1,6 @@
 package core
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -72,9 +71,6 @@ type Config struct {
 	// must be at least 128.
 	IDLength      int
 	IDBitsPerChar int
-	// Rand is the randomness for IDs (default crypto/rand.Reader); tests
-	// use it to check that a failing source is an error.
-	Rand io.Reader
 
 	// GCInterval runs the store's GC in the background this often, for
 	// stores that have one (default 10 min; negative disables).

@@ -120,11 +120,12 @@ type failingReader struct{}
 func (failingReader) Read([]byte) (int, error) { return 0, errors.New("entropy exhausted") }
 
 func TestRNGFailureIsAnError(t *testing.T) {
-	m, err := core.New(nil, core.Config{Rand: failingReader{}, Cookie: core.CookieConfig{Insecure: true}})
+	m, err := core.New(nil, core.Config{Cookie: core.CookieConfig{Insecure: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
+	core.SetIDRandForTest(m, failingReader{})
 	s := m.Load(context.Background(), http.Header{})
 	s.Set("a", 1)
 	h := http.Header{}
@@ -138,15 +139,16 @@ func TestRNGFailureIsAnError(t *testing.T) {
 
 func TestValidID(t *testing.T) {
 	for id, want := range map[string]bool{
-		strings.Repeat("a", 16):  true,
-		strings.Repeat("a", 256): true,
-		strings.Repeat("a", 15):  false,
-		strings.Repeat("a", 257): false,
-		"abc-def,ghiJKL0123":     true,
-		"../../../etc/passwd00":  false,
-		"aaaaaaaaaaaaaaaa\x00":   false,
-		"aaaaaaaaaaaaaaaa\r\n":   false,
-		"aaaaaaaaaaaaaaa b":      false,
+		strings.Repeat("a", core.MinIDLength):   true,
+		strings.Repeat("a", core.MaxIDLength):   true,
+		strings.Repeat("a", core.MinIDLength-1): false,
+		strings.Repeat("a", core.MaxIDLength+1): false,
+		strings.Repeat("a", 256):                false, // PHP's sid_length limit, but no files handler can store it
+		"abc-def,ghiJKL0123456789":              true,
+		"../../../etc/passwd0000":               false,
+		"aaaaaaaaaaaaaaaaaaaaaa\x00":            false,
+		"aaaaaaaaaaaaaaaaaaaaaa\r\n":            false,
+		"aaaaaaaaaaaaaaaaaaaaa b":               false,
 	} {
 		if core.ValidID(id) != want {
 			t.Errorf("ValidID(%q) = %v", id, !want)

@@ -1,24 +1,59 @@
 package core
 
-import "context"
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+)
 
 type ctxKey struct{}
 
-// NewContext returns a copy of ctx carrying s. Adapters use it to make the
-// session reachable from the request's context.
+// NewContext returns a copy of ctx carrying s, for FromContext and
+// Manager.FromContext. Adapters call it once per request. A session of
+// another Manager already in ctx stays reachable through its own Manager,
+// so two Managers nested in one application never shadow each other.
 func NewContext(ctx context.Context, s *Session) context.Context {
+	if s != nil {
+		if outer, ok := ctx.Value(ctxKey{}).(*Session); ok && outer != s {
+			s.outer = outer
+		}
+	}
 	return context.WithValue(ctx, ctxKey{}, s)
 }
 
-// FromContext returns the session the middleware attached to ctx, or
-// ErrNoSession when there is none (the middleware is not installed).
+// FromContext returns the session the innermost middleware attached to
+// ctx. Without one (the handler is not behind a sessionkit middleware) it
+// returns ErrNoSession and logs that mistake once per process at ERROR:
+// writes to a session that is not there would otherwise vanish unseen.
+// With several Managers in one application use Manager.FromContext.
 func FromContext(ctx context.Context) (*Session, error) {
-	if ctx == nil {
-		return nil, ErrNoSession
+	if ctx != nil {
+		if s, ok := ctx.Value(ctxKey{}).(*Session); ok && s != nil {
+			return s, nil
+		}
 	}
-	s, ok := ctx.Value(ctxKey{}).(*Session)
-	if !ok || s == nil {
-		return nil, ErrNoSession
+	if !noSessionLogged.Swap(true) {
+		slog.Default().Error("sessionkit: no session in the request context: is the handler behind the session middleware?")
 	}
-	return s, nil
+	return nil, ErrNoSession
+}
+
+var noSessionLogged atomic.Bool
+
+// FromContext returns the session m's middleware attached to ctx, or
+// ErrNoSession when m's middleware is not on the request's path (logged
+// once per Manager at ERROR).
+func (m *Manager) FromContext(ctx context.Context) (*Session, error) {
+	if ctx != nil {
+		s, _ := ctx.Value(ctxKey{}).(*Session)
+		for ; s != nil; s = s.outer {
+			if s.m == m {
+				return s, nil
+			}
+		}
+	}
+	if !m.noSessionLogged.Swap(true) {
+		m.log.Error("sessionkit: no session of this Manager in the request context: is the handler behind its middleware?")
+	}
+	return nil, ErrNoSession
 }

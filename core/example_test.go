@@ -92,7 +92,11 @@ func Example_portedPHPHandler() {
 	if err != nil {
 		panic(err)
 	}
-	m, err := core.New(store, core.Config{Cookie: core.CookieConfig{Insecure: true}})
+	m, err := core.New(store, core.Config{
+		// Load the signing key from a secret store; each key is at least 32 bytes.
+		Keys:   [][]byte{[]byte("an-example-key-of-32-bytes-or-more!")},
+		Cookie: core.CookieConfig{Insecure: true}, // plain-HTTP demo only
+	})
 	if err != nil {
 		panic(err)
 	}

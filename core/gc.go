@@ -3,7 +3,7 @@ package core
 import (
 	"context"
 	"log/slog"
-	"sync"
+	"math/rand/v2"
 	"time"
 )
 
@@ -24,68 +24,39 @@ func (m *Manager) sweep(interval time.Duration) {
 	defer t.Stop()
 	for {
 		select {
-		case <-m.stop:
+		case <-m.ctx.Done():
 			return
 		case <-t.C:
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() {
-				select {
-				case <-m.stop:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
-			m.runGC(ctx)
-			cancel()
+			m.runGC()
 		}
 	}
 }
 
-// runGC runs one GC unless one is already running.
-func (m *Manager) runGC(ctx context.Context) {
+// maybeGC runs the store's GC in the background with the configured
+// probability (PHP's gc_probability/gc_divisor).
+func (m *Manager) maybeGC() {
+	if m.cfg.GCProbability == 0 || !m.caps.Has(CanGC) {
+		return
+	}
+	if rand.IntN(m.cfg.GCDivisor) >= m.cfg.GCProbability {
+		return
+	}
+	m.goBackground(m.runGC)
+}
+
+// runGC runs one GC under the Manager's context, unless one is already
+// running.
+func (m *Manager) runGC() {
 	if !m.gcRunning.TryLock() {
 		return
 	}
 	defer m.gcRunning.Unlock()
-	n, err := m.GC(ctx)
+	n, err := m.GC(m.ctx)
 	if err != nil {
-		m.log.LogAttrs(ctx, slog.LevelWarn, "sessionkit: gc failed", slog.Any("error", err))
+		if m.ctx.Err() == nil {
+			m.log.LogAttrs(m.ctx, slog.LevelWarn, "sessionkit: gc failed", slog.Any("error", err))
+		}
 		return
 	}
-	m.log.LogAttrs(ctx, slog.LevelDebug, "sessionkit: gc", slog.Int("removed", n))
-}
-
-// touchCache remembers when this server last extended a session's expiry,
-// so that an unchanged session is touched at most once per TouchInterval.
-// It is bounded: when full it is emptied, which costs at most one extra
-// Touch per session.
-type touchCache struct {
-	mu sync.Mutex
-	m  map[string]time.Time
-}
-
-const touchCacheMax = 1 << 16
-
-func (c *touchCache) init() { c.m = make(map[string]time.Time) }
-
-func (c *touchCache) get(id string) (time.Time, bool) {
-	c.mu.Lock()
-	t, ok := c.m[id]
-	c.mu.Unlock()
-	return t, ok
-}
-
-func (c *touchCache) set(id string, t time.Time) {
-	c.mu.Lock()
-	if len(c.m) >= touchCacheMax {
-		clear(c.m)
-	}
-	c.m[id] = t
-	c.mu.Unlock()
-}
-
-func (c *touchCache) forget(id string) {
-	c.mu.Lock()
-	delete(c.m, id)
-	c.mu.Unlock()
+	m.log.LogAttrs(m.ctx, slog.LevelDebug, "sessionkit: gc", slog.Int("removed", n))
 }

@@ -4,26 +4,34 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // idAlphabet is PHP's session ID alphabet (ext/session bin_to_readable):
 // a prefix of it of size 2^bits is used for bits per character 4, 5 and 6.
 const idAlphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ,-"
 
-// Bounds of an ID accepted from a client or a store's CreateID. Incoming IDs
-// are checked against these (not the configured length) so that IDs minted
-// by PHP or by an earlier configuration stay valid.
+// MinIDLength and MaxIDLength bound every session ID sessionkit accepts,
+// whether a client presents it or a store's CreateID mints it: 22 is PHP's
+// smallest session.sid_length, and 250 is the longest ID PHP's files handler
+// (and stores/filestore) can keep, a file name having at most 255 bytes of
+// which "sess_" takes 5. Checking incoming IDs against these bounds (not the
+// configured IDLength) keeps IDs minted by PHP or by an earlier
+// configuration valid.
 const (
-	minIDLength = 16
-	maxIDLength = 256
-	minIDBits   = 128
+	MinIDLength = 22
+	MaxIDLength = 250
 )
 
-// ValidID reports whether id has the syntax of a session ID: 16 to 256
-// characters from PHP's alphabet [A-Za-z0-9,-]. It is the check every ID
-// passes before a store may see it.
+// minIDBits is the least entropy of an ID (OWASP ASVS 7.2.3: at least 128
+// bits), for the configured generator and for IDs a store mints.
+const minIDBits = 128
+
+// ValidID reports whether id has the syntax of a session ID: MinIDLength to
+// MaxIDLength characters from PHP's alphabet [A-Za-z0-9,-]. It is the check
+// every ID passes before a store may see it.
 func ValidID(id string) bool {
-	if len(id) < minIDLength || len(id) > maxIDLength {
+	if len(id) < MinIDLength || len(id) > MaxIDLength {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
@@ -32,6 +40,27 @@ func ValidID(id string) bool {
 		}
 	}
 	return true
+}
+
+// strongID reports whether an ID a store minted (CreateID) is valid and
+// carries at least minIDBits of entropy, judged by the smallest of PHP's
+// alphabets its characters fit in: hex (4 bits a character), 0-9a-v (5),
+// or the full alphabet (6). A store's ID is only as random as its
+// generator; this refuses the ones that cannot be random enough.
+func strongID(id string) bool {
+	if !ValidID(id) {
+		return false
+	}
+	bits := 4
+	for i := 0; i < len(id); i++ {
+		if p := strings.IndexByte(idAlphabet, id[i]); p >= 32 {
+			bits = 6
+			break
+		} else if p >= 16 {
+			bits = 5
+		}
+	}
+	return len(id)*bits >= minIDBits
 }
 
 func idChar(c byte) bool {
@@ -49,8 +78,8 @@ func newIDGenerator(length, bits int, r io.Reader) (idGenerator, error) {
 	if bits < 4 || bits > 6 {
 		return idGenerator{}, errorf(ErrConfig, "IDBitsPerChar must be 4, 5 or 6, got %d", bits)
 	}
-	if length < minIDLength || length > maxIDLength {
-		return idGenerator{}, errorf(ErrConfig, "IDLength must be %d to %d, got %d", minIDLength, maxIDLength, length)
+	if length < MinIDLength || length > MaxIDLength {
+		return idGenerator{}, errorf(ErrConfig, "IDLength must be %d to %d, got %d", MinIDLength, MaxIDLength, length)
 	}
 	if length*bits < minIDBits {
 		return idGenerator{}, errorf(ErrConfig, "IDLength %d × %d bits is below %d bits of entropy", length, bits, minIDBits)
@@ -61,7 +90,7 @@ func newIDGenerator(length, bits int, r io.Reader) (idGenerator, error) {
 // New returns a fresh ID. A failing random source is an error, never a
 // weaker ID.
 func (g idGenerator) New() (string, error) {
-	var rawBuf, outBuf [maxIDLength]byte
+	var rawBuf, outBuf [MaxIDLength]byte
 	n := (g.length*int(g.bits) + 7) / 8
 	raw := rawBuf[:n]
 	var err error

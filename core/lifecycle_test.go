@@ -183,9 +183,20 @@ func TestSetCookieAttributesAndNoStore(t *testing.T) {
 	if res.Header.Get("Cache-Control") != "no-store" || res.Header.Get("Vary") != "Cookie" {
 		t.Errorf("Cache-Control %q Vary %q", res.Header.Get("Cache-Control"), res.Header.Get("Vary"))
 	}
+	// Every response of a request that used its session is kept out of
+	// caches (PHP's nocache limiter), not only the ones that set the
+	// cookie: Back after a logout must not show the signed-in page.
 	_, _, res = h.get("/get")
-	if res.Header.Get("Cache-Control") != "" {
-		t.Error("Cache-Control sent on a response that does not set the cookie")
+	if res.Header.Get("Set-Cookie") != "" {
+		t.Error("a read set the cookie again")
+	}
+	if res.Header.Get("Cache-Control") != "no-store" || res.Header.Get("Vary") != "Cookie" {
+		t.Errorf("read of the session: Cache-Control %q Vary %q", res.Header.Get("Cache-Control"), res.Header.Get("Vary"))
+	}
+	// A response that never touched the session is left cacheable.
+	_, _, res = h.get("/nop")
+	if res.Header.Get("Cache-Control") != "" || res.Header.Get("Vary") != "" {
+		t.Errorf("untouched session: Cache-Control %q Vary %q", res.Header.Get("Cache-Control"), res.Header.Get("Vary"))
 	}
 }
 
@@ -240,17 +251,14 @@ func TestRegenerateGraceForwardsThenExpires(t *testing.T) {
 	if string(b) != "alice" {
 		t.Fatalf("grace request saw user %q, want alice", b)
 	}
-	var reissued string
-	for _, c := range res.Cookies() {
-		reissued = c.Value
+	// It never learns the new ID (ASVS 7.2.4): whoever planted the old
+	// token must not be handed the logged-in one.
+	if sc := res.Header.Values("Set-Cookie"); len(sc) != 0 {
+		t.Fatalf("forwarded request got Set-Cookie %q", sc)
 	}
-	if reissued == "" {
-		t.Fatal("forwarded request did not get the new token")
+	if strings.Contains(string(b), newer) {
+		t.Fatal("forwarded request saw the new token")
 	}
-	if reissued == old {
-		t.Fatal("forwarded request got the old token back")
-	}
-	_ = newer
 	// After the grace period the old ID is dead.
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -48,8 +48,11 @@ func ErrorStatus(err error) int {
 	return http.StatusInternalServerError
 }
 
-// fail answers r with the error handler.
+// fail answers r with the error handler. Whatever headers the handler had
+// set (its own cookies, a Location, …) are dropped first: the response of a
+// failed session carries only what the error handler writes.
 func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
+	clear(w.Header())
 	if m.cfg.ErrorHandler != nil {
 		m.cfg.ErrorHandler(w, r, err)
 		return

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sort"
 	"sync"
@@ -18,26 +19,37 @@ import (
 // by Err, and turned into the error response before the first byte of the
 // response is sent.
 type Session struct {
-	m   *Manager
-	ctx context.Context
-	mu  sync.Mutex
+	m     *Manager
+	ctx   context.Context
+	mu    sync.Mutex
+	outer *Session // the session of an enclosing Manager in the context
+	start time.Time
 
-	id       string // current ID; "" for a session not yet stored
-	state    loadState
-	readOnly bool
-	err      error
+	// id is the ID the client holds ("" for a session not yet stored);
+	// target is where the session's record is: the same ID, or the newer
+	// ID a concurrent Regenerate moved the session to (then the client
+	// never learns it).
+	id, target string
+	state      loadState
+	readOnly   bool
+	used       bool // the handler asked for the session: answer with no-store
+	err        error
 
-	rec      record         // metadata of the loaded (or new) session
-	loaded   []byte         // the record's bytes as read: Swap's "old"
-	values   map[string]any // decoded values
-	dirty    map[string]struct{}
-	maybeMut bool // a mutable value (map, slice) was handed out by Get
+	rec       record         // metadata of the loaded (or new) session
+	loaded    []byte         // the record's bytes as read: the base of Swap and merge
+	values    map[string]any // decoded values
+	dirty     map[string]struct{}
+	metaDirty bool // Remember or SetUser changed the record's header
+	maybeMut  bool // a mutable value (map, slice) was handed out by Get
 
 	lock       Lock
-	regenerate bool   // mint a new ID at commit
-	destroyID  string // stored ID to destroy at commit
-	reissue    bool   // send the token again (forwarded or remember changed)
-	sent       bool   // the token headers went out
+	regenerate bool    // mint a new ID at commit
+	ending     *ending // the stored session Destroy ends at commit
+	reissue    bool    // send the token again (Remember changed)
+	tokenSent  bool    // the token headers went out
+	cacheSent  bool    // the no-store headers went out
+	headersOut bool    // a commit ran for the response headers: no new token can be sent
+	ended      bool    // Release ran: the request is over
 }
 
 type loadState uint8
@@ -52,9 +64,22 @@ const (
 // application keys.
 const flashKey = "\x00flash"
 
+// errEnded is latched by a session used after its request ended (a
+// handler's goroutine, or Fiber's body stream writer): nothing it changes
+// can be stored any more, and it must take no lock.
+var errEnded = fmt.Errorf("%w: session used after its request ended", ErrHeadersSent)
+
 // ensure loads the session if needed; the caller holds s.mu.
 func (s *Session) ensure() bool {
-	if s.state == stateUnloaded && s.err == nil {
+	if s.err != nil {
+		return false
+	}
+	if s.ended {
+		s.err = errEnded
+		return false
+	}
+	s.used = true
+	if s.state == stateUnloaded {
 		s.m.load(s)
 	}
 	return s.err == nil
@@ -71,6 +96,17 @@ func (s *Session) writable() bool {
 	return true
 }
 
+// needsToken latches ErrHeadersSent for a change that needs a new token
+// (a new session's first value, a regeneration) once the response headers
+// are gone, so that the handler sees it in Err at once.
+func (s *Session) needsToken() bool {
+	if s.headersOut {
+		s.err = errorf(ErrHeadersSent, "the change needs a new session token")
+		return false
+	}
+	return true
+}
+
 func (s *Session) markDirty(key string) {
 	if s.dirty == nil {
 		s.dirty = make(map[string]struct{}, 4)
@@ -80,6 +116,9 @@ func (s *Session) markDirty(key string) {
 
 // put sets a value; the caller holds s.mu and checked writable.
 func (s *Session) put(key string, v any) {
+	if s.state == stateNew && !s.needsToken() {
+		return
+	}
 	if s.values == nil {
 		s.values = make(map[string]any, 4)
 	}
@@ -218,19 +257,23 @@ func (s *Session) Flashes() (msgs []string) {
 	return msgs
 }
 
-// ID returns the session's ID, or "" while it has none (a new session gets
-// its ID when first committed). Log IDHash instead: raw IDs are secrets.
+// ID returns the ID the client holds, or "" while the session has none (a
+// new session gets its ID when first committed). It does not load the
+// session: before the first load it is the ID of the presented token, not
+// yet checked against the store. A request whose session a parallel
+// request regenerated keeps seeing the old ID; the new one is never
+// revealed to it. Log IDHash instead: raw IDs are secrets.
 func (s *Session) ID() string {
 	if s == nil {
 		return ""
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ensure() // a session that failed to load still reports the ID it was asked for
 	return s.id
 }
 
-// IDHash is a salted hash of the ID, safe to log.
+// IDHash is a salted hash of ID, safe to log; "" while there is no ID. It
+// does not load the session.
 func (s *Session) IDHash() string {
 	if s == nil {
 		return ""
@@ -238,14 +281,16 @@ func (s *Session) IDHash() string {
 	return s.m.tokens.logID(s.ID())
 }
 
-// IsNew reports whether the session has no stored record yet.
+// IsNew reports whether the session has no stored record yet. It does not
+// load the session: before the first load it reports whether the request
+// came without a usable token; once loaded, whether the store held the
+// session (strict mode makes an unknown ID a new session).
 func (s *Session) IsNew() bool {
 	if s == nil {
 		return true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ensure()
 	return s.state == stateNew
 }
 
@@ -278,8 +323,8 @@ func (s *Session) Remember(on bool) {
 		}
 		s.rec.remember = on
 		s.m.setDeadline(&s.rec)
-		s.reissue = true
-		s.markDirty("")
+		s.reissue = s.id == s.target // a forwarded request never sends a token
+		s.metaDirty = true
 	})
 }
 
@@ -289,13 +334,18 @@ func (s *Session) Remembered() (on bool) {
 	return on
 }
 
-// SetUser binds the session to a user, so Manager.DestroyUser can end all
-// of that user's sessions (with a store that has UserIndex).
+// SetUser binds the session to a user (at most 1024 bytes), so
+// Manager.DestroyUser can end all of that user's sessions (with a store
+// that has UserIndex). A longer name latches ErrUnsupportedType.
 func (s *Session) SetUser(user string) {
 	s.change(func() {
+		if len(user) > maxUserLength {
+			s.err = errorf(ErrUnsupportedType, "user name of %d bytes, limit %d", len(user), maxUserLength)
+			return
+		}
 		if s.rec.user != user {
 			s.rec.user = user
-			s.markDirty("")
+			s.metaDirty = true
 		}
 	})
 }
@@ -307,38 +357,68 @@ func (s *Session) User() (user string) {
 }
 
 // Regenerate gives the session a new ID at commit (call it after login or
-// any privilege change): same data, same absolute deadline, the token is
-// re-issued and the old ID destroyed or, with Config.RegenerateGrace,
-// forwarded to the new one for the grace period.
+// any privilege change; OWASP ASVS 7.2.4): same data, same absolute
+// deadline, the token is re-issued and the old ID ends — at once, or after
+// Config.RegenerateGrace — so a token planted before the login never
+// reaches the logged-in session afterwards. Requests of other tabs that
+// were already under way keep working: their changes land in the new
+// session, and they never learn its ID.
+//
+// A request that reached its session through an ID a parallel request
+// regenerated cannot regenerate it again: that would hand the old token's
+// holder a fresh token to the session. Its Err reports ErrConflict.
 func (s *Session) Regenerate() {
-	s.change(func() { s.regenerate = true })
+	s.change(func() {
+		switch {
+		case s.id != s.target && s.state == stateLoaded:
+			s.err = errorf(ErrConflict, "the session was regenerated by a concurrent request")
+		case s.needsToken():
+			s.regenerate = true
+		}
+	})
 }
 
-// Destroy ends the session (logout): its record is deleted at commit and
-// the token removed from the client. The Session is then empty and new;
-// setting values in it starts a fresh session with a fresh ID.
+// Destroy ends the session (logout): at commit its record is deleted and
+// the token removed from the client. A logout is final: no request that
+// loaded the session earlier can write it back or move it to a new ID
+// (see the package doc). The Session is then empty and new; setting
+// values in it starts a fresh session with a fresh ID.
 func (s *Session) Destroy() {
 	if s == nil {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.readOnly {
+	switch {
+	case s.err != nil:
+		return
+	case s.ended:
+		s.err = errEnded
+		return
+	case s.readOnly:
 		s.err = ErrReadOnly
 		return
 	}
-	if s.err != nil {
-		return
+	s.used = true
+	if s.id != "" && s.ending == nil {
+		// The commit ends the stored session under its lock (so a request
+		// waiting for the lock cannot read the session and write it back)
+		// or with a compare-and-swap against what it loads.
+		e := &ending{id: s.id, lock: s.lock}
+		if s.state == stateLoaded {
+			e.target, e.loaded = s.target, s.loaded
+		}
+		s.ending, s.lock = e, nil
 	}
-	if s.id != "" {
-		s.destroyID = s.id
-	}
-	// Keep the lock until the record is gone, so a request waiting for it
-	// cannot read the session and write it back after the logout.
-	lock := s.lock
-	s.lock = nil
 	s.m.reset(s)
-	s.lock = lock
+}
+
+// ending is a stored session that Destroy ends at commit.
+type ending struct {
+	id     string // the ID the client holds
+	target string // where its record was when loaded; "" if not loaded
+	loaded []byte // the bytes loaded at target: the base of the swap
+	lock   Lock   // the lock held on target, if any
 }
 
 // ReadOnly opens the session without taking its lock and forbids changes,

@@ -41,11 +41,14 @@ type tokens struct {
 // verifiedCache remembers tokens whose signature checked out, for a minute,
 // so a client's repeated requests pay for HMAC verification once a minute
 // instead of on every request. Only exact token strings that verified are
-// kept (a forged token is never a hit), the key set cannot change during a
-// Manager's life, and the cache is bounded: when full it starts over.
+// kept (a forged token is never a hit), each copied out of the request's
+// header so a large Cookie header is never pinned, and the key set cannot
+// change during a Manager's life. The cache is bounded in entries and in
+// bytes: when either bound is reached it starts over.
 type verifiedCache struct {
-	m atomic.Pointer[sync.Map] // token -> *verifiedToken
-	n atomic.Int64
+	m     atomic.Pointer[sync.Map] // token -> *verifiedToken
+	n     atomic.Int64             // entries in m
+	bytes atomic.Int64             // bytes of tokens and IDs in m
 }
 
 type verifiedToken struct {
@@ -54,8 +57,9 @@ type verifiedToken struct {
 }
 
 const (
-	verifiedTTL = time.Minute
-	verifiedMax = 1 << 16
+	verifiedTTL      = time.Minute
+	verifiedMax      = 1 << 16
+	verifiedMaxBytes = 8 << 20
 )
 
 func (c *verifiedCache) get(token string, now int64) (string, bool) {
@@ -76,13 +80,15 @@ func (c *verifiedCache) get(token string, now int64) (string, bool) {
 }
 
 func (c *verifiedCache) put(token, id string, now int64) {
+	size := int64(len(token) + len(id))
 	m := c.m.Load()
-	if m == nil || c.n.Add(1) > verifiedMax {
+	if m == nil || c.n.Add(1) > verifiedMax || c.bytes.Add(size) > verifiedMaxBytes {
 		m = new(sync.Map)
 		c.m.Store(m)
 		c.n.Store(1)
+		c.bytes.Store(size)
 	}
-	m.Store(token, &verifiedToken{id: id, until: now + int64(verifiedTTL)})
+	m.Store(strings.Clone(token), &verifiedToken{id: id, until: now + int64(verifiedTTL)})
 }
 
 func newTokens(cfg *Config) (*tokens, error) {
@@ -196,17 +202,19 @@ func (t *tokens) sign(id string) (string, error) {
 	return securecookie.EncodeMulti(t.name, []byte(id), t.codecs[0])
 }
 
+// noStore adds the headers that keep a session's response out of caches.
+func (t *tokens) noStore(h ResponseHeader) {
+	h.Set("Cache-Control", "no-store")
+	if t.transport == TransportHeader {
+		h.Add("Vary", t.name)
+	} else {
+		h.Add("Vary", "Cookie")
+	}
+}
+
 // emit writes the token (or, with id "", its removal) to the response.
 // persist > 0 makes the cookie persistent for that long.
-func (t *tokens) emit(h ResponseHeader, id string, persist time.Duration, noStore bool) error {
-	if noStore {
-		h.Set("Cache-Control", "no-store")
-		if t.transport == TransportHeader {
-			h.Add("Vary", t.name)
-		} else {
-			h.Add("Vary", "Cookie")
-		}
-	}
+func (t *tokens) emit(h ResponseHeader, id string, persist time.Duration) error {
 	value := ""
 	if id != "" {
 		var err error

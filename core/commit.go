@@ -1,0 +1,170 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"time"
+)
+
+// Commit saves the session's changes and writes the token headers to h. Pass
+// h == nil once the response headers are gone: the store is still updated,
+// but a change that needs a new token is refused with ErrHeadersSent. Commit
+// may be called more than once; each call saves what changed since the last.
+//
+// A commit either applies every change of the request or returns an error
+// and applies none that the error concerns: ErrStore (the store failed),
+// ErrLockTimeout/ErrLockLost, ErrTooLarge, or ErrConflict (a concurrent
+// request changed the same key, or ended or regenerated the session).
+func (m *Manager) Commit(ctx context.Context, s *Session, h ResponseHeader) error {
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	err := m.commit(ctx, s, h)
+	if err != nil {
+		s.err = err
+	}
+	s.headersOut = true
+	return err
+}
+
+func (m *Manager) commit(ctx context.Context, s *Session, h ResponseHeader) error {
+	now := time.Now()
+	if s.used && h != nil {
+		m.noStore(s, h)
+	}
+	if e := s.ending; e != nil {
+		if err := m.end(ctx, s, e); err != nil {
+			return err
+		}
+		s.ending = nil
+		if s.state == stateNew && !s.worthStoring() {
+			return m.send(s, h, "")
+		}
+	}
+	switch s.state {
+	case stateUnloaded:
+		return nil // never used: no store call, no header
+	case stateNew:
+		if !s.worthStoring() {
+			return nil // lazy create: nothing to keep, no row, no cookie
+		}
+		if h == nil {
+			return errorf(ErrHeadersSent, "a new session needs a token")
+		}
+		if err := m.create(ctx, s, now); err != nil {
+			return err
+		}
+		return m.send(s, h, s.id)
+	}
+	if s.readOnly {
+		return m.touch(ctx, s, now)
+	}
+	if s.regenerate {
+		if h == nil {
+			return errorf(ErrHeadersSent, "Regenerate needs a new token")
+		}
+		if err := m.regenerate(ctx, s, now); err != nil {
+			return err
+		}
+		return m.send(s, h, s.id)
+	}
+	payload, changed, err := m.changes(s)
+	if err != nil {
+		return err
+	}
+	if changed {
+		err = m.update(ctx, s, payload, now)
+	} else {
+		err = m.touch(ctx, s, now)
+	}
+	if err != nil {
+		return err
+	}
+	if s.reissue && h != nil {
+		return m.send(s, h, s.id)
+	}
+	return nil
+}
+
+// worthStoring reports whether a new session holds anything to keep: a
+// new session whose changes cancelled out costs no row and no cookie.
+func (s *Session) worthStoring() bool {
+	return len(s.values) > 0 || s.rec.user != ""
+}
+
+// changes encodes a loaded session's values if they may have changed, and
+// reports whether they differ from what was loaded (PHP's lazy_write
+// compares the bytes the same way).
+func (m *Manager) changes(s *Session) (payload []byte, changed bool, err error) {
+	if s.dirty == nil && !s.metaDirty && !s.maybeMut {
+		return nil, false, nil
+	}
+	if payload, err = m.cfg.Codec.Encode(s.values); err != nil {
+		return nil, false, err
+	}
+	return payload, s.metaDirty || !bytes.Equal(payload, s.rec.payload), nil
+}
+
+// noStore adds the headers that keep a session's response out of shared
+// and browser caches (PHP's nocache limiter), once per request, unless
+// Config.AllowCaching.
+func (m *Manager) noStore(s *Session, h ResponseHeader) {
+	if s.cacheSent || m.cfg.AllowCaching {
+		return
+	}
+	m.tokens.noStore(h)
+	s.cacheSent = true
+}
+
+// send writes the token (or its removal, for id "") once per request.
+func (m *Manager) send(s *Session, h ResponseHeader, id string) error {
+	if h == nil {
+		if id == "" {
+			return nil // the record is gone; the stale token is harmless
+		}
+		return errorf(ErrHeadersSent, "the new token cannot be sent")
+	}
+	if s.tokenSent {
+		return nil
+	}
+	var persist time.Duration
+	if id != "" && s.rec.remember {
+		persist = time.Until(s.rec.deadline)
+	}
+	if err := m.tokens.emit(h, id, persist); err != nil {
+		return err
+	}
+	s.tokenSent, s.reissue = true, false
+	return nil
+}
+
+// encodeRecord builds the bytes of s's record with payload, as written now.
+func (m *Manager) encodeRecord(s *Session, payload []byte, now time.Time) (record, []byte, error) {
+	r := s.rec
+	r.written, r.payload = now, payload
+	data := r.encode()
+	if len(data) > m.cfg.MaxDataSize {
+		return r, nil, errorf(ErrTooLarge, "%d bytes, limit %d", len(data), m.cfg.MaxDataSize)
+	}
+	r.payload = data[len(data)-len(payload):]
+	return r, data, nil
+}
+
+// stored records that s's record r, encoded as data, is now in the store
+// at s.target, and keeps the user index in step.
+func (m *Manager) stored(ctx context.Context, s *Session, r record, data []byte, expiry time.Time) {
+	if prev := s.rec.user; prev != "" && prev != r.user && m.caps.Has(CanIndexUser) {
+		if err := m.store.(UserIndex).RemoveUserSession(ctx, prev, s.target); err != nil {
+			m.logWarn(ctx, "sessionkit: user index update failed", s.target, err)
+		}
+	}
+	s.rec, s.loaded = r, data
+	s.dirty, s.metaDirty, s.maybeMut = nil, false, false
+	m.indexUser(ctx, r.user, s.target, expiry)
+	m.maybeGC()
+}

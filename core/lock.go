@@ -1,0 +1,87 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// readForUpdate reads id for s: in locking mode (unless s is read-only) it
+// first takes id's lock, which s then holds until Release.
+func (m *Manager) readForUpdate(s *Session, id string) ([]byte, bool, error) {
+	if !m.cfg.Locking || s.readOnly {
+		data, found, err := m.store.Read(s.ctx, id)
+		return data, found, storeErr("read", err)
+	}
+	lock, err := m.acquire(s.ctx, id)
+	if err != nil {
+		return nil, false, err
+	}
+	s.lock = lock
+	return m.readAt(s.ctx, id, lock)
+}
+
+// acquire takes id's lock, waiting at most Config.LockTimeout. A wait that
+// ran out of time (or a request that went away) is ErrLockTimeout; a lock
+// call that failed is a store error.
+func (m *Manager) acquire(ctx context.Context, id string) (Lock, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.LockTimeout)
+	lock, err := m.store.(Locker).Lock(ctx, id)
+	timedOut := ctx.Err() != nil
+	cancel()
+	if err != nil {
+		if timedOut {
+			return nil, errors.Join(ErrLockTimeout, err)
+		}
+		return nil, storeErr("lock", err)
+	}
+	return lock, nil
+}
+
+// readAt reads id, through lock when it is held and can read.
+func (m *Manager) readAt(ctx context.Context, id string, lock Lock) ([]byte, bool, error) {
+	if lr, ok := lock.(LockedReader); ok && lock != nil {
+		data, found, err := lr.Read(ctx)
+		return data, found, storeErr("read", err)
+	}
+	data, found, err := m.store.Read(ctx, id)
+	return data, found, storeErr("read", err)
+}
+
+// write stores data under id, through lock when it is held and can write.
+func (m *Manager) write(ctx context.Context, id string, lock Lock, data []byte, expiry time.Time) error {
+	if lw, ok := lock.(LockedWriter); ok && lock != nil {
+		return storeErr("write", lw.Write(ctx, data, expiry))
+	}
+	return storeErr("write", m.store.Write(ctx, id, data, expiry))
+}
+
+// Release ends the session's request: it unlocks the session if it holds
+// its store lock, and from then on the session takes no lock and stores
+// nothing (its Err reports a use after the request ended). The middleware
+// calls it after the final Commit; adapters must too.
+func (m *Manager) Release(s *Session) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m.unlock(s)
+	s.ended = true
+}
+
+func (m *Manager) unlock(s *Session) {
+	if s.lock != nil {
+		m.release(s.ctx, s.target, s.lock)
+		s.lock = nil
+	}
+}
+
+// release unlocks lock, even when ctx is already cancelled.
+func (m *Manager) release(ctx context.Context, id string, lock Lock) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := lock.Unlock(ctx); err != nil {
+		m.logWarn(ctx, "sessionkit: unlock failed", id, err)
+	}
+}
