@@ -54,3 +54,9 @@ func TestBench(t *testing.T) {
 		})
 	}
 }
+
+func TestLifecycle(t *testing.T) {
+	storetest.Lifecycle(t, 50, func(t *testing.T) core.Store {
+		return memstore.New(memstore.Options{})
+	})
+}

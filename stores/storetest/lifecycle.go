@@ -1,0 +1,481 @@
+package storetest
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessionkit/core"
+)
+
+// Lifecycle checks the lifecycle promises that only show when requests of
+// one browser overlap, through core's net/http middleware over a real
+// HTTP server, with locking off and on (the latter when the store can
+// lock). newStore returns a fresh store for each app server it starts;
+// stopping the servers closes the stores. Each check runs rounds times:
+//
+//   - LogoutIsFinal: a request that loaded a logged-in session is held
+//     while a logout commits, then changes the session (or regenerates
+//     it): replaying any cookie the browser was given shows an anonymous
+//     session, and the held request answered 200 (applied before the
+//     logout) or 409 (refused), never a resurrected session.
+//   - ParallelTabRegenerate: a request still carrying the pre-login token
+//     commits around a login (Regenerate) of another tab: its change to
+//     another key lands in the logged-in session, it gets no Set-Cookie
+//     (that would delete the new cookie), no 409, and the pre-login token
+//     is dead afterwards.
+//   - PlantedToken: a token planted before the victim's login never opens
+//     the logged-in session and is never answered with the new token; with
+//     a grace period it may reach the session's data during the grace, but
+//     never regenerate it, and a logout through it ends the new session.
+//   - Conflicts: without locking, n concurrent increments of one key end
+//     with the final count plus the 409 answers equal to n, each 200
+//     carrying a distinct count, no 5xx.
+func Lifecycle(t *testing.T, rounds int, newStore func(t *testing.T) core.Store) {
+	t.Helper()
+	for _, locking := range []bool{false, true} {
+		t.Run(fmt.Sprintf("Locking=%v", locking), func(t *testing.T) {
+			if locking && !core.Capabilities(newStore(t)).Has(core.CanLock) {
+				return // nothing to check: the store cannot lock
+			}
+			app := newGatedApp(t, newStore(t), core.Config{Locking: locking})
+			for _, act := range []string{"inc", "regen", "cart"} {
+				t.Run("LogoutIsFinal/"+act, func(t *testing.T) {
+					for r := 0; r < rounds; r++ {
+						logoutIsFinal(t, app, act)
+					}
+				})
+			}
+			t.Run("ParallelTabRegenerate", func(t *testing.T) {
+				for r := 0; r < rounds; r++ {
+					parallelTabRegenerate(t, app)
+				}
+			})
+			t.Run("PlantedToken", func(t *testing.T) {
+				for r := 0; r < rounds; r++ {
+					plantedToken(t, app, nil)
+				}
+			})
+			t.Run("PlantedTokenWithGrace", func(t *testing.T) {
+				graced := newGatedApp(t, newStore(t), core.Config{Locking: locking, RegenerateGrace: graceForTests})
+				for r := 0; r < min(rounds, 3); r++ {
+					plantedToken(t, graced, graced)
+				}
+			})
+			if !locking {
+				t.Run("Conflicts", func(t *testing.T) {
+					for r := 0; r < max(rounds/5, 1); r++ {
+						conflicts(t, app, 100)
+					}
+				})
+			}
+		})
+	}
+}
+
+// graceForTests is the RegenerateGrace of the grace checks: long enough
+// for a few requests on a loaded CI machine, short enough to wait out.
+const graceForTests = time.Second
+
+// gatedApp is an app server whose /hold requests stop after loading their
+// session until the test lets them go on.
+type gatedApp struct {
+	url     string
+	locking bool
+	mu    sync.Mutex
+	gates map[string]*gate
+	seq   int
+}
+
+type gate struct {
+	loaded, release chan struct{}
+}
+
+func newGatedApp(t *testing.T, store core.Store, cfg core.Config) *gatedApp {
+	t.Helper()
+	cfg.Keys = appKeys
+	cfg.LockTimeout = appLockTimeout
+	cfg.Cookie = core.CookieConfig{Insecure: true}
+	cfg.TouchInterval = time.Hour
+	cfg.GCInterval = -1
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	m, err := core.New(store, cfg)
+	if err != nil {
+		t.Fatalf("storetest: core.New: %v", err)
+	}
+	a := &gatedApp{gates: map[string]*gate{}, locking: cfg.Locking}
+	mux := http.NewServeMux()
+	mux.Handle("/", app(t))
+	mux.HandleFunc("/hold", func(w http.ResponseWriter, r *http.Request) {
+		s, err := core.FromContext(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		g := a.gate(r.URL.Query().Get("gate"))
+		n, _ := core.Get[int](s, "n") // load (and lock) the session
+		close(g.loaded)
+		<-g.release
+		act(w, s, r.URL.Query().Get("do"), n)
+	})
+	mux.HandleFunc("/cart", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := core.FromContext(r.Context())
+		act(w, s, "cart", 0)
+	})
+	mux.HandleFunc("/showcart", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := core.FromContext(r.Context())
+		c, _ := core.Get[string](s, "cart")
+		io.WriteString(w, c)
+	})
+	srv := httptest.NewServer(m.Handler(mux))
+	t.Cleanup(func() {
+		srv.Close()
+		if err := m.Close(); err != nil {
+			t.Errorf("storetest: closing the Manager (and the store): %v", err)
+		}
+	})
+	a.url = srv.URL
+	return a
+}
+
+// act is what a request does to its session once let go.
+func act(w io.Writer, s *core.Session, do string, n int) {
+	switch do {
+	case "inc":
+		s.Set("n", n+1)
+	case "regen":
+		s.Set("n", n+1)
+		s.Regenerate()
+	case "cart":
+		s.Set("cart", "book")
+	case "login":
+		s.Set("user", "alice")
+		s.Regenerate()
+	case "logout":
+		s.Destroy()
+	}
+	io.WriteString(w, do)
+}
+
+// newGate registers a gate and returns its name.
+func (a *gatedApp) newGate() (string, *gate) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.seq++
+	name := strconv.Itoa(a.seq)
+	g := &gate{loaded: make(chan struct{}), release: make(chan struct{})}
+	a.gates[name] = g
+	return name, g
+}
+
+func (a *gatedApp) gate(name string) *gate {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.gates[name]
+}
+
+// reply is one finished request.
+type reply struct {
+	code    int
+	body    string
+	cookies []*http.Cookie
+	err     error
+}
+
+// send requests url with c in a goroutine; the reply arrives on the channel.
+func send(c *http.Client, url string) <-chan reply {
+	ch := make(chan reply, 1)
+	go func() {
+		resp, err := c.Get(url)
+		if err != nil {
+			ch <- reply{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		ch <- reply{code: resp.StatusCode, body: string(b), cookies: resp.Cookies(), err: err}
+	}()
+	return ch
+}
+
+// waitFor fails t unless ch is closed within the lock timeout.
+func waitFor(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(appLockTimeout):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+func await(t *testing.T, ch <-chan reply, what string) reply {
+	t.Helper()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			t.Fatalf("%s: %v", what, r.err)
+		}
+		return r
+	case <-time.After(2 * appLockTimeout):
+		t.Fatalf("timed out waiting for %s", what)
+		return reply{}
+	}
+}
+
+// overlap is how long a test lets a second request run into a held one
+// before letting the held one go: a request that should wait (for the
+// lock) is by then waiting; one that wrongly does not has finished. Either
+// way the checks that follow must hold: it orders, it is not asserted on.
+const overlap = 50 * time.Millisecond
+
+// hold starts a /hold request of c doing do, and returns once it has
+// loaded its session, with the function that lets it go on.
+func (a *gatedApp) hold(t *testing.T, c *http.Client, do string) (release func(), done <-chan reply) {
+	t.Helper()
+	name, g := a.newGate()
+	done = send(c, a.url+"/hold?gate="+name+"&do="+do)
+	select {
+	case <-g.loaded:
+	case r := <-done:
+		t.Fatalf("/hold?do=%s answered %d %q before loading its session", do, r.code, r.body)
+	case <-time.After(appLockTimeout):
+		t.Fatalf("/hold?do=%s never loaded its session", do)
+	}
+	var once sync.Once
+	return func() { once.Do(func() { close(g.release) }) }, done
+}
+
+// runInto sends a request that overlaps a held one, then lets the held one
+// go; it returns both replies.
+func runInto(t *testing.T, release func(), held <-chan reply, c *http.Client, url string) (heldReply, other reply) {
+	t.Helper()
+	ch := send(c, url)
+	select {
+	case other = <-ch:
+		ch = nil
+	case <-time.After(overlap):
+	}
+	release()
+	heldReply = await(t, held, "the held request")
+	if ch != nil {
+		other = await(t, ch, url)
+	}
+	if other.err != nil {
+		t.Fatalf("%s: %v", url, other.err)
+	}
+	return heldReply, other
+}
+
+// browserWith returns a new browser holding cookies for u.
+func browserWith(t *testing.T, u *url.URL, cookies []*http.Cookie) *http.Client {
+	c := NewBrowser(t)
+	c.Jar.SetCookies(u, cookies)
+	return c
+}
+
+func logoutIsFinal(t *testing.T, a *gatedApp, do string) {
+	t.Helper()
+	u, _ := url.Parse(a.url)
+	br := NewBrowser(t)
+	MustGet(t, br, a.url+"/login", "ok")
+	loggedIn := br.Jar.Cookies(u)
+
+	release, held := a.hold(t, br, do)
+	other := browserWith(t, u, loggedIn) // a second tab of the same browser
+	h, out := runInto(t, release, held, other, a.url+"/logout")
+	if out.code != http.StatusOK {
+		t.Fatalf("/logout answered %d %q", out.code, out.body)
+	}
+	if h.code != http.StatusOK && h.code != http.StatusConflict {
+		t.Fatalf("the held /hold?do=%s answered %d %q, want 200 (before the logout) or 409", do, h.code, h.body)
+	}
+	for _, cookies := range [][]*http.Cookie{loggedIn, h.cookies, br.Jar.Cookies(u)} {
+		if len(cookies) == 0 {
+			continue
+		}
+		replay := browserWith(t, u, cookies)
+		if who := MustGet(t, replay, a.url+"/whoami", ""); who != "" {
+			t.Fatalf("after a logout racing /hold?do=%s (held answered %d), a cookie still opens the session of %q", do, h.code, who)
+		}
+		MustGet(t, replay, a.url+"/get", "0")
+	}
+}
+
+func parallelTabRegenerate(t *testing.T, a *gatedApp) {
+	t.Helper()
+	u, _ := url.Parse(a.url)
+	br := NewBrowser(t)
+	MustGet(t, br, a.url+"/inc", "1")
+	anonymous := br.Jar.Cookies(u)
+
+	var login, tab reply
+	if a.locking {
+		// The login holds the lock; the tab's request waits for it and
+		// follows the session to its new ID.
+		release, held := a.hold(t, br, "login")
+		login, tab = runInto(t, release, held, browserWith(t, u, anonymous), a.url+"/cart")
+	} else {
+		// The tab's request loaded before the login and commits after it.
+		release, held := a.hold(t, browserWith(t, u, anonymous), "cart")
+		login = await(t, send(br, a.url+"/login"), "/login")
+		release()
+		tab = await(t, held, "the held /hold?do=cart")
+	}
+	if login.code != http.StatusOK || tab.code != http.StatusOK {
+		t.Fatalf("login answered %d %q, the other tab %d %q; want both 200", login.code, login.body, tab.code, tab.body)
+	}
+	if len(tab.cookies) != 0 {
+		t.Fatalf("the other tab got Set-Cookie %v: it would replace or delete the logged-in cookie", tab.cookies)
+	}
+	if len(login.cookies) == 0 {
+		t.Fatal("the login set no cookie")
+	}
+	br.Jar.SetCookies(u, login.cookies)
+	MustGet(t, br, a.url+"/whoami", "alice")
+	MustGet(t, br, a.url+"/showcart", "book")
+	MustGet(t, br, a.url+"/get", "1")
+	late := browserWith(t, u, anonymous)
+	MustGet(t, late, a.url+"/whoami", "")
+	MustGet(t, late, a.url+"/showcart", "")
+}
+
+// plantedToken: the attacker's pre-login token in the victim's browser.
+// graced is non-nil when the app has a grace period.
+func plantedToken(t *testing.T, a *gatedApp, graced *gatedApp) {
+	t.Helper()
+	u, _ := url.Parse(a.url)
+	attacker := NewBrowser(t)
+	MustGet(t, attacker, a.url+"/inc", "1")
+	planted := attacker.Jar.Cookies(u)
+	victim := browserWith(t, u, planted)
+	MustGet(t, victim, a.url+"/login", "ok")
+	victimCookies := victim.Jar.Cookies(u)
+	if sameValues(planted, victimCookies) {
+		t.Fatal("the login kept the planted token")
+	}
+
+	if graced != nil {
+		// Within the grace the old token reaches the session's data, but
+		// is never handed the new token and cannot regenerate it.
+		code, body, cookies := getWithCookies(t, planted, a.url+"/whoami")
+		if code != http.StatusOK || body != "alice" {
+			t.Fatalf("within the grace period the old token saw %d %q, want the session (alice)", code, body)
+		}
+		if len(cookies) != 0 {
+			t.Fatalf("within the grace period the old token was answered with Set-Cookie %v", cookies)
+		}
+		code, _, cookies = getWithCookies(t, planted, a.url+"/login")
+		if code != http.StatusConflict || len(cookies) != 0 {
+			t.Fatalf("a login through the old token within the grace: %d, Set-Cookie %v; want 409 and no cookie", code, cookies)
+		}
+		deadline := time.Now().Add(graceForTests + appLockTimeout)
+		for {
+			_, body, _ := getWithCookies(t, planted, a.url+"/whoami")
+			if body == "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the old token still opens the session long after the grace period")
+			}
+			time.Sleep(graceForTests / 10)
+		}
+		// A logout through the old token within the grace ends the new
+		// session too.
+		victim2 := NewBrowser(t)
+		MustGet(t, victim2, a.url+"/inc", "1")
+		old := victim2.Jar.Cookies(u)
+		MustGet(t, victim2, a.url+"/login", "ok")
+		if code, body, _ := getWithCookies(t, old, a.url+"/logout"); code != http.StatusOK || body != "bye" {
+			t.Fatalf("logout through the old token within the grace: %d %q", code, body)
+		}
+		MustGet(t, victim2, a.url+"/whoami", "")
+	}
+
+	// Past any grace the planted token is dead, and a write through it
+	// starts a fresh session of the attacker's own.
+	for _, path := range []string{"/whoami", "/inc"} {
+		if graced != nil && path == "/whoami" {
+			continue // waited out above
+		}
+		code, body, cookies := getWithCookies(t, planted, a.url+path)
+		if code != http.StatusOK {
+			t.Fatalf("%s with the planted token: %d %q", path, code, body)
+		}
+		if path == "/whoami" && body != "" {
+			t.Fatalf("the planted token opened the session of %q after the login", body)
+		}
+		if path == "/inc" && body != "1" {
+			t.Fatalf("a write through the planted token reached a session with n=%s", body)
+		}
+		for _, c := range cookies {
+			for _, v := range victimCookies {
+				if c.Value == v.Value {
+					t.Fatal("the planted token was answered with the victim's new token")
+				}
+			}
+		}
+	}
+	MustGet(t, victim, a.url+"/whoami", "alice")
+}
+
+// getWithCookies requests target from a new browser holding cookies.
+func getWithCookies(t *testing.T, cookies []*http.Cookie, target string) (int, string, []*http.Cookie) {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := await(t, send(browserWith(t, u, cookies), target), target)
+	return r.code, r.body, r.cookies
+}
+
+func sameValues(a, b []*http.Cookie) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Value != b[i].Value {
+			return false
+		}
+	}
+	return true
+}
+
+// conflicts sends n concurrent increments of one key without locking.
+func conflicts(t *testing.T, a *gatedApp, n int) {
+	t.Helper()
+	br := NewBrowser(t)
+	MustGet(t, br, a.url+"/login", "ok")
+	replies := make([]<-chan reply, n)
+	for i := range replies {
+		replies[i] = send(br, a.url+"/inc")
+	}
+	applied := map[string]bool{}
+	refused := 0
+	for _, ch := range replies {
+		r := await(t, ch, "/inc")
+		switch r.code {
+		case http.StatusOK:
+			if applied[r.body] {
+				t.Fatalf("two increments answered 200 %q: one of them was lost", r.body)
+			}
+			applied[r.body] = true
+		case http.StatusConflict:
+			refused++
+		default:
+			t.Fatalf("/inc answered %d %q; want 200 or 409", r.code, r.body)
+		}
+	}
+	final, _ := strconv.Atoi(MustGet(t, br, a.url+"/get", ""))
+	if final != len(applied) || final+refused != n {
+		t.Fatalf("final count %d, %d answers 200, %d answers 409: every 200 must be an applied change (final = 200s, final + 409s = %d)",
+			final, len(applied), refused, n)
+	}
+}
