@@ -18,6 +18,8 @@ type Request struct {
 	// Context is the request's context.Context, where core.FromContext
 	// must find the same session.
 	Context context.Context
+	// SetHeader sets a response header through the framework's own API.
+	SetHeader func(key, value string)
 }
 
 // Writer is the response body a route writes to.
@@ -92,6 +94,25 @@ func StandardRoutes() Routes {
 				io.WriteString(w, "context: same")
 			}
 		}},
+		// /headers sets headers of its own (an auth cookie, a redirect, a
+		// custom header) and changes the session: when the session fails
+		// none of them may reach the client.
+		{"/headers", func(r Request, w Writer) {
+			r.SetHeader("Set-Cookie", "auth=granted; Path=/")
+			r.SetHeader("Location", "/account")
+			r.SetHeader("X-Handler", "yes")
+			n, _ := core.Get[int](r.Session, counter)
+			r.Session.Set(counter, n+1)
+			io.WriteString(w, "headers")
+		}},
+		// /late-new starts a session after the first byte went out, then
+		// reports what Err says: a change that cannot be kept must show.
+		{"/late-new", func(r Request, w Writer) {
+			io.WriteString(w, "early;")
+			w.Flush()
+			r.Session.Set(counter, 1)
+			fmt.Fprintf(w, "err=%v", r.Session.Err() != nil)
+		}},
 		// /stream changes the session and then writes its body in flushed
 		// chunks: the commit must happen before the first chunk leaves.
 		{"/stream", func(r Request, w Writer) {
@@ -133,7 +154,7 @@ func Mux(routes Routes) *http.ServeMux {
 		mux.HandleFunc(rt.Path, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := core.FromContext(r.Context())
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			h(Request{Session: s, Context: r.Context()}, flushWriter{w})
+			h(Request{Session: s, Context: r.Context(), SetHeader: w.Header().Set}, flushWriter{w})
 		})
 	}
 	return mux

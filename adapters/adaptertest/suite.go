@@ -46,6 +46,8 @@ func Run(t *testing.T, serve Serve) {
 		{"ErrorHandler", with(insecure(), func(c *core.Config) { c.ErrorHandler = teapot }), testErrorHandler},
 		{"Streaming", insecure(), testStreaming},
 		{"ChangeAfterFirstByte", insecure(), testLate},
+		{"NewSessionAfterFirstByte", insecure(), testLateNew},
+		{"FailedSessionDropsHandlerHeaders", insecure(), testFailedHeaders},
 		{"ManySessionsConcurrently", insecure(), testManySessions},
 		{"Locking", with(insecure(), func(c *core.Config) { c.Locking = true }), testLocking},
 		{"HeaderTransport", with(insecure(), func(c *core.Config) { c.Transport = core.TransportHeader }), testHeaderTransport},
@@ -86,6 +88,9 @@ func start(t *testing.T, serve Serve, cfg core.Config) *env {
 	t.Helper()
 	e := &env{t: t, store: storetest.NewCounting(memstore.New(memstore.Options{})), hits: new(atomic.Int64)}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.Keys == nil {
+		cfg.Keys = [][]byte{[]byte("adaptertest-signing-key-0123456789abcdef")}
+	}
 	m, err := core.New(e.store, cfg)
 	if err != nil {
 		t.Fatalf("core.New: %v", err)
@@ -224,8 +229,14 @@ func testLazy(t *testing.T, e *env) {
 	if got := snapshot(e.store).reads; got != before.reads+1 {
 		t.Fatalf("a read request made %d store reads, want 1", got-before.reads)
 	}
-	if cc := r.header.Get("Cache-Control"); cc == "no-store" {
-		t.Fatalf("a read request without Set-Cookie got Cache-Control: no-store")
+	// PHP's nocache limiter: a response of a request that used its
+	// session is never cached, cookie or not (Back after a logout must not
+	// show the signed-in page); one that never touched it is left alone.
+	if cc, v := r.header.Get("Cache-Control"), r.header.Get("Vary"); cc != "no-store" || v != "Cookie" {
+		t.Fatalf("GET /read: Cache-Control %q, Vary %q; want no-store, Cookie", cc, v)
+	}
+	if r := e.get(c, e.base, "/nop"); r.header.Get("Cache-Control") != "" || r.header.Get("Vary") != "" {
+		t.Fatalf("GET /nop (session untouched): Cache-Control %q, Vary %q; want neither", r.header.Get("Cache-Control"), r.header.Get("Vary"))
 	}
 
 	r = e.get(c, e.base, "/incr")
@@ -405,6 +416,51 @@ func testLate(t *testing.T, e *env) {
 	e.expect(r, "/late", 200, "early;late")
 	e.noSetCookie(r, "/late")
 	e.expect(e.get(c, e.base, "/read"), "/read", 200, "n=11")
+}
+
+// testLateNew: a session started after the first byte cannot get its
+// cookie; the handler must see that in Err (or, where the adapter sends
+// the headers after the handler, as Fiber does, get the session).
+func testLateNew(t *testing.T, e *env) {
+	c := e.client()
+	r := e.get(c, e.base, "/late-new")
+	if r.status != http.StatusOK || !strings.HasPrefix(r.body, "early;") {
+		t.Fatalf("GET /late-new = %d %q", r.status, r.body)
+	}
+	if len(r.setCookies()) == 0 {
+		if r.body != "early;err=true" {
+			t.Fatalf("GET /late-new got no cookie, and the handler saw %q: the dropped change was silent", r.body)
+		}
+		return
+	}
+	if r.body != "early;err=false" {
+		t.Fatalf("GET /late-new got a cookie but the handler saw %q", r.body)
+	}
+	e.expect(e.get(c, e.base, "/read"), "/read", 200, "n=1")
+}
+
+// testFailedHeaders: when the session fails, the error response carries
+// only what the error handler writes, not the handler's own headers.
+func testFailedHeaders(t *testing.T, e *env) {
+	c := e.client()
+	e.get(c, e.base, "/new")
+	e.store.Down.Store(true)
+	r := e.get(c, e.base, "/headers")
+	e.store.Down.Store(false)
+	if r.status != http.StatusServiceUnavailable {
+		t.Fatalf("GET /headers with the store down = %d %q, want 503", r.status, r.body)
+	}
+	for _, h := range []string{"Location", "X-Handler"} {
+		if v := r.header.Get(h); v != "" {
+			t.Fatalf("the 503 carried the handler's %s: %q", h, v)
+		}
+	}
+	for _, sc := range r.header.Values("Set-Cookie") {
+		if strings.HasPrefix(sc, "auth=") {
+			t.Fatalf("the 503 carried the handler's cookie %q", sc)
+		}
+	}
+	e.expect(e.get(c, e.base, "/read"), "/read", 200, "n=1")
 }
 
 // testManySessions runs clients with their own sessions side by side over

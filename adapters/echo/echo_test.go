@@ -22,7 +22,7 @@ func app(m *core.Manager, routes adaptertest.Routes) *echo.Echo {
 		h := rt.Handle
 		e.GET(rt.Path, func(c echo.Context) error {
 			c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextPlainCharsetUTF8)
-			h(adaptertest.Request{Session: echosession.Get(c), Context: c.Request().Context()}, c.Response())
+			h(adaptertest.Request{Session: echosession.Get(c), Context: c.Request().Context(), SetHeader: c.Response().Header().Set}, c.Response())
 			return nil
 		})
 	}

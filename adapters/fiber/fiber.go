@@ -74,6 +74,9 @@ func serveError(m *core.Manager, c *fiber.Ctx, err error) {
 		r = http.Request{Method: c.Method(), Header: http.Header{}}
 	}
 	res := c.Response()
+	// The error response carries only what the error handler writes: none
+	// of the handler's cookies, redirects or other headers.
+	res.Header.Reset()
 	res.ResetBody()
 	w := &errorWriter{res: res, header: http.Header{}}
 	m.ServeError(w, r.WithContext(c.UserContext()), err)

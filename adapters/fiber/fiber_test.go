@@ -64,7 +64,7 @@ func app(m *core.Manager, routes adaptertest.Routes) *fiber.App {
 		a.Get(rt.Path, func(c *fiber.Ctx) error {
 			c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
 			w := &bodyWriter{}
-			h(adaptertest.Request{Session: fibersession.Get(c), Context: c.UserContext()}, w)
+			h(adaptertest.Request{Session: fibersession.Get(c), Context: c.UserContext(), SetHeader: func(k, v string) { c.Set(k, v) }}, w)
 			return w.send(c)
 		})
 	}

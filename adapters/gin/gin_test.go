@@ -22,7 +22,7 @@ func app(m *core.Manager, routes adaptertest.Routes) *gin.Engine {
 		h := rt.Handle
 		r.GET(rt.Path, func(c *gin.Context) {
 			c.Header("Content-Type", "text/plain; charset=utf-8")
-			h(adaptertest.Request{Session: ginsession.Get(c), Context: c.Request.Context()}, c.Writer)
+			h(adaptertest.Request{Session: ginsession.Get(c), Context: c.Request.Context(), SetHeader: c.Header}, c.Writer)
 		})
 	}
 	return r

@@ -89,9 +89,9 @@ const graceForTests = time.Second
 type gatedApp struct {
 	url     string
 	locking bool
-	mu    sync.Mutex
-	gates map[string]*gate
-	seq   int
+	mu      sync.Mutex
+	gates   map[string]*gate
+	seq     int
 }
 
 type gate struct {
