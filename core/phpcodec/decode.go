@@ -26,7 +26,15 @@ type decoder struct {
 	// ends up an *Array can point its elements' slots at their new cells.
 	children []int
 	depth    int
+	// promised counts the elements that the arrays and objects being parsed
+	// still announce, each at least minElement bytes further on: a count
+	// must fit what is left after them, or nested counts could each fit the
+	// input alone and together allocate far more than it.
+	promised int
 }
+
+// minElement is the fewest bytes an array element or property takes: "i:0;N;".
+const minElement = 6
 
 func (d *decoder) fail(format string, args ...any) error {
 	return fmt.Errorf("%w: at byte %d: %s", ErrCorrupt, d.pos, fmt.Sprintf(format, args...))
@@ -435,18 +443,22 @@ func (d *decoder) key(numeric bool) (arrayKey, error) {
 	return arrayKey{}, d.fail("array key must be an int or a string")
 }
 
-// count parses "<n>:{" after a: or O: and checks n against what is left:
-// every element takes at least 6 bytes ("i:0;N;"), so a count the input
-// cannot hold fails before anything is allocated.
+// count parses "<n>:{" after a: or O: and checks n against what is left,
+// so a count the input cannot hold fails before anything is allocated. The
+// caller parses the n elements, calling next before each.
 func (d *decoder) count(n int64) (int, error) {
 	if !d.skip(":{") {
 		return 0, d.fail("bad element count")
 	}
-	if n < 0 || n > int64(len(d.data)-d.pos)/6 {
+	if n < 0 || n > int64((len(d.data)-d.pos)/minElement-d.promised) {
 		return 0, d.fail("element count %d does not fit the remaining %d bytes", n, len(d.data)-d.pos)
 	}
+	d.promised += int(n)
 	return int(n), nil
 }
+
+// next marks the start of an element that count announced.
+func (d *decoder) next() { d.promised-- }
 
 func (d *decoder) enter() error {
 	if d.depth >= maxDepth {
@@ -477,6 +489,7 @@ func (d *decoder) array(cell *any) error {
 		}
 		base := len(d.children)
 		for i := range vals {
+			d.next()
 			k, err := d.key(true)
 			if err != nil {
 				return err
@@ -609,6 +622,7 @@ func (d *decoder) object(cell *any) error {
 	}
 	keys := make([]arrayKey, n)
 	for i := range obj.Props {
+		d.next()
 		// Property names stay as written (a property "5" is not the integer
 		// 5), but PHP would still see "5" and 5 as one name.
 		k, err := d.key(false)
