@@ -15,8 +15,9 @@ type Config struct {
 	// Keys sign the session token with HMAC-SHA256 (gorilla/securecookie).
 	// The first key signs, every key verifies: prepend a new key to rotate,
 	// drop the old one after AbsoluteTimeout. Each key must be at least 32
-	// bytes. Empty means one random key per Manager: tokens then die with
-	// the process and are not shared between servers.
+	// bytes. Empty means one random key per Manager, which is allowed only
+	// with the default in-memory store (tokens die with the process); any
+	// other store needs Keys (ErrConfig from New).
 	Keys [][]byte
 
 	// Cookie sets the session cookie's name and attributes.
@@ -53,10 +54,13 @@ type Config struct {
 	// context (default 10 s). It surfaces as ErrLockTimeout (503).
 	LockTimeout time.Duration
 
-	// RegenerateGrace keeps a regenerated session's old ID working for this
-	// long, forwarding to the new ID, so parallel requests from other tabs
-	// are not logged out (PHP's "destroyed timestamp" pattern). Zero
-	// destroys the old ID at once.
+	// RegenerateGrace keeps a regenerated session's old ID usable for this
+	// long after the Regenerate, for requests that start later (PHP's
+	// "destroyed timestamp" pattern: a slow tab still sending the old
+	// cookie). They reach the new session's data but never learn its ID.
+	// Requests already under way when the ID moved are always let through,
+	// whatever the grace. Zero (the default) kills the old token for every
+	// request that starts after the Regenerate.
 	RegenerateGrace time.Duration
 
 	// MaxDataSize bounds an encoded session (default 1 MiB): larger data is
@@ -85,12 +89,15 @@ type Config struct {
 	EagerLoad bool
 
 	// AllowCaching drops the Cache-Control: no-store and Vary: Cookie
-	// headers sent with every response that sets or clears the token.
+	// headers sent with every response of a request that used its session
+	// (PHP's nocache session.cache_limiter).
 	AllowCaching bool
 
 	// ErrorHandler answers requests whose session failed (store down, lock
-	// timeout, too large, conflict). The default writes 503 for store and
-	// lock errors, 409 for conflicts, 500 otherwise, with a short text body.
+	// timeout, too large, conflict). The handler's own response headers
+	// are dropped first. The default writes 503 for store and lock errors,
+	// 409 for conflicts, 413 for data over MaxDataSize, 500 otherwise, with
+	// a short text body and Cache-Control: no-store.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Logger receives rejected input and store errors (never raw IDs).
