@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -429,5 +432,62 @@ func TestWhatPHPWouldLose(t *testing.T) {
 				t.Errorf("Encode: %v, want ErrUnrepresentable", err)
 			}
 		})
+	}
+}
+
+// TestFloatsMatchPHP formats floats of every magnitude as PHP's serialize()
+// does: random bit patterns, short decimals, integers, powers of ten and
+// the edges of float64.
+func TestFloatsMatchPHP(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	floats := []float64{0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.NaN(),
+		math.MaxFloat64, math.SmallestNonzeroFloat64, 2.2250738585072014e-308, math.MaxInt64, 1 << 53, 1<<53 + 2}
+	for e := -330; e <= 310; e++ {
+		floats = append(floats, math.Pow(10, float64(e)), 1.5*math.Pow(10, float64(e)))
+	}
+	for i := 0; i < 3000; i++ {
+		f := math.Float64frombits(rng.Uint64())
+		if math.IsNaN(f) {
+			continue
+		}
+		floats = append(floats,
+			f,
+			float64(rng.IntN(1_000_000))/math.Pow(10, float64(rng.IntN(12))),
+			float64(rng.Int64())*math.Pow(10, float64(rng.IntN(40)-20)))
+	}
+	hexes := make([]string, len(floats))
+	for i, f := range floats {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], math.Float64bits(f))
+		hexes[i] = hex.EncodeToString(b[:])
+	}
+	var php []string
+	runPHP(t, hexes, &php, "floats", "-", "-", "-")
+	if len(php) != len(floats) {
+		t.Fatalf("PHP answered %d floats, want %d", len(php), len(floats))
+	}
+	mismatches := 0
+	for i, f := range floats {
+		b, err := phpcodec.PHPSerialize.Encode(map[string]any{"f": f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.TrimSuffix(strings.TrimPrefix(string(b), `a:1:{s:1:"f";`), "}")
+		if got != php[i] {
+			if mismatches++; mismatches <= 10 {
+				t.Errorf("%v (bits %x): Go writes %s, PHP %s", f, math.Float64bits(f), got, php[i])
+			}
+			continue
+		}
+		back, err := phpcodec.PHPSerialize.Decode([]byte(`a:1:{s:1:"f";` + php[i] + "}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := back["f"].(float64); math.Float64bits(g) != math.Float64bits(f) && !math.IsNaN(f) {
+			t.Errorf("%s decodes to %v (bits %x), want bits %x", php[i], g, math.Float64bits(g), math.Float64bits(f))
+		}
+	}
+	if mismatches > 0 {
+		t.Errorf("%d of %d floats differ from PHP", mismatches, len(floats))
 	}
 }

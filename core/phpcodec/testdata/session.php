@@ -11,7 +11,7 @@
 //   php session.php decode HANDLER DIR -   ["base64 data", ...]
 //       answers, for each input, whether session_decode() accepts it.
 //   php session.php floats - - -           ["16 hex digits of a float64's bits", ...]
-//       answers serialize() of each float.
+//       answers serialize() of each float (the hex digits are big-endian).
 
 enum Suit: string
 {
