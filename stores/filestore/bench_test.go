@@ -23,10 +23,10 @@ func BenchmarkWrite(b *testing.B) {
 		name string
 		data func(i int) []byte
 	}{
-		// Same size every time: one pwrite, no redo file.
+		// Same size every time: one pwrite, no recovery file.
 		{"SameSize", func(int) []byte { return benchData }},
 		// Alternately longer and shorter: every shrink goes through the
-		// redo file.
+		// recovery file.
 		{"Alternating", func(i int) []byte { return benchData[:len(benchData)-i%2*10] }},
 	}
 	for _, tt := range tests {

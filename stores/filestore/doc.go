@@ -15,9 +15,22 @@
 // the session's bytes exactly as written, nothing else, so a file PHP wrote
 // is read as-is and the other way round; files are created with
 // Options.Mode (default 0600). IDs are checked against PHP's alphabet
-// [A-Za-z0-9,-] and MaxIDLength before any path is built from them, every
-// open uses O_NOFOLLOW, and files owned by another user are refused as PHP
-// refuses them; anything else is an error wrapping core.ErrInvalidID.
+// [A-Za-z0-9,-] and MaxIDLength (250, as core.MaxIDLength) before any path
+// is built from them; anything else is an error wrapping core.ErrInvalidID.
+//
+// The store never follows or writes through what someone with write access
+// to the directory may have planted: every open uses O_NOFOLLOW; each
+// subdirectory is checked with Lstat (a real directory, owned by this user
+// or root) before a path goes through it and created one level at a time;
+// a session file that is not a regular file, is owned by another user (as
+// PHP refuses it) or has other hard links is refused with an error, never
+// replaced (that would break PHP's lock on it), and Exists reports no
+// record for it. Recovery files are created exclusively after removing
+// whatever had their name. With Depth > 0 in a directory others can write
+// to, create the subdirectories beforehand (PHP's mod_files.sh) and keep
+// the sticky bit on the top directory: a subdirectory someone else made
+// first is refused, and only the sticky bit stops a checked subdirectory
+// from being swapped for a link between the check and its use.
 //
 // # Expiry
 //
@@ -33,14 +46,31 @@
 //     wrote exactly at the expiry it was given.
 //
 // Touch moves the mtime, as PHP's updateTimestamp does. A file that was
-// created but never written (PHP's read creates one; so does Lock) holds no
-// record, so locking an unknown ID never makes it known to strict mode.
+// created but never written (PHP's read creates one) holds no record, so
+// PHP opening an unknown ID never makes it known to Go's strict mode. PHP
+// writes an empty session as an empty file whose data did not change, so
+// it only utime()s it: such a file looks never written, and Go reads that
+// session as absent (it held nothing). The store never removes a file for
+// being empty: only Destroy and GC remove session files, besides a file
+// the store created itself and failed to write (see Writes and failures).
 //
 // # Locking
 //
 // Lock is PHP's session lock: flock(LOCK_EX) on the session file itself,
-// opened read-write and created if absent, held until Unlock. Go and PHP
-// processes exclude each other through it. flock only blocks inside the
+// opened read-write, held until Unlock. Go and PHP processes exclude each
+// other through it. Unlike PHP, Lock never creates the session file: PHP's
+// strict mode adopts any ID whose file exists, so a file made for a
+// client-chosen ID — even only while it is locked — would get that ID
+// adopted, and let clients create files at will. While no session file
+// exists, Lock flocks a lock file (.l_<id> in the top directory) instead,
+// which every Go process's Lock takes too, and removes it on Unlock (GC
+// removes the ones of processes that died holding them). A write through
+// such a lock creates the session file exclusively and locks it before
+// writing. PHP, which knows no lock files, may meanwhile create the session
+// file for the ID (it does for any ID it opens, outside strict mode);
+// then the lock's Read waits for PHP's flock and reads what PHP wrote, and
+// its Write, if it did not read, fails with core.ErrLockLost: no update is
+// lost either way. flock only blocks inside the
 // kernel, out of a context's reach, so Lock polls with LOCK_NB and a short
 // backoff (1 ms doubling to 20 ms) until it gets the lock or ctx ends. There
 // is no TTL: the kernel releases a flock when its holder's process dies, so
@@ -57,23 +87,39 @@
 // holds the session's lock, as PHP's read_and_close waits. The held locks
 // are known per Store value, so use one Store per directory in a process.
 //
-// # Writes and crashes
+// # Writes and failures
 //
 // Writes go to the locked file in place: pwrite of the whole payload at
 // offset 0, then ftruncate to its length (never ftruncate to 0 first, as
 // PHP does, which lets a reader see an empty session). A temporary file
 // renamed over the session would be atomic but would break PHP's lock: a
 // PHP process waiting in flock on the old file would get it once renamed
-// away, read stale data and lose its write. To survive a process killed in
-// the middle of a write, a write that shrinks the file or spans more than a
-// page first saves the new content in a checksummed redo file
-// (.r_<id>) and marks the session file with the owner-execute bit until it
-// is done; the next access to a marked session finishes or discards the
-// write. Writes of at most a page that do not shrink the file are a single
-// pwrite, which a killed process completes or never starts. A kill between
-// such a pwrite and the mtime update leaves the complete new data with an
-// mtime of the moment of writing. Options.Sync adds fsync for durability
-// across power loss.
+// away, read stale data and lose its write.
+//
+// A write happens completely or not at all, and an error means not at all
+// (a 503 is never a change that was applied): the old record stays, and
+// never turns into the new one later. A write that shrinks the file or
+// spans more than a page first saves the old content in a checksummed
+// recovery file (.r_<id>) and marks the session file with the
+// owner-execute bit until it is done; clearing the mark commits it. A
+// write that fails before (a full disk, an I/O error) restores the old
+// content and removes the recovery file; after a process killed mid-write
+// (or a restore that failed too), the next access to the marked session
+// restores the old record from the recovery file. Writes of at most a
+// page that do not shrink the file are a single pwrite, which a killed
+// process completes or never starts; if it or the mtime update after it
+// fails, the old bytes are put back. A recovery file that cannot be
+// written completely is removed, so a full disk is not left fuller. A
+// session file created by a write (or by a write through a Lock) whose
+// first write fails is removed again, so failed new sessions leave nothing
+// behind. Options.Sync adds fsync for durability across power loss.
+//
+// What stays possible: a kill between a one-page pwrite and its mtime
+// update leaves the complete new data with an mtime of the moment of
+// writing; a kill while restoring an empty file the store had created can
+// leave an empty record (no data) under an ID nobody was given; a kill
+// between creating a session file and writing it leaves an empty file that
+// holds no record until GC removes it.
 //
 // # Garbage collection
 //

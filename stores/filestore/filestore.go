@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
@@ -46,10 +47,12 @@ type Options struct {
 	// itself as the modification time: a record is live while its mtime
 	// is in the future.
 	MaxLifetime time.Duration
-	// Sync makes every write fsync the session file (and the redo file of
-	// a write that needs one) before returning: durability across power
-	// loss at the cost of a disk flush per write. Without it a write
-	// survives a crash of the process but not of the machine.
+	// Sync makes every write fsync the session file (and the recovery
+	// file of a write that needs one) before returning: durability across
+	// power loss at the cost of disk flushes (four for a write that needs
+	// a recovery file, which must be on disk before the session file is
+	// overwritten). Without it a write survives a crash of the process
+	// but not of the machine.
 	Sync bool
 }
 
@@ -161,7 +164,7 @@ func (s *Store) Read(ctx context.Context, id string) ([]byte, bool, error) {
 	if handled {
 		return data, found, err
 	}
-	h, err := s.open(ctx, id, false, lockShared)
+	h, err := s.open(ctx, id, openExisting, lockShared)
 	if err != nil || h == nil {
 		return nil, false, err
 	}
@@ -174,11 +177,15 @@ func (s *Store) Read(ctx context.Context, id string) ([]byte, bool, error) {
 // the holder's descriptor; otherwise it takes the session's exclusive
 // flock for the duration of the write, waiting (bounded by ctx) while
 // another process holds it.
+//
+// An error means nothing changed: the old record is still there and never
+// turns into the new one later (see write.go), and a session file this
+// call created is removed again.
 func (s *Store) Write(ctx context.Context, id string, data []byte, expiry time.Time) error {
 	if err := s.begin(ctx, id); err != nil {
 		return err
 	}
-	return s.exclusive(ctx, id, true, func(h *handle, fi os.FileInfo) error { return h.write(data, expiry, fi) })
+	return s.exclusive(ctx, id, openOrCreate, func(h *handle, fi os.FileInfo) error { return h.write(data, expiry, fi) })
 }
 
 // Swap writes new only if the live record equals old (or, with old == nil,
@@ -188,8 +195,12 @@ func (s *Store) Swap(ctx context.Context, id string, old, new []byte, expiry tim
 	if err := s.begin(ctx, id); err != nil {
 		return false, err
 	}
+	mode := openExisting
+	if old == nil {
+		mode = openOrCreate
+	}
 	var swapped bool
-	err := s.exclusive(ctx, id, old == nil, func(h *handle, fi os.FileInfo) error {
+	err := s.exclusive(ctx, id, mode, func(h *handle, fi os.FileInfo) error {
 		swapped = false
 		if fi == nil {
 			var err error
@@ -215,20 +226,24 @@ func (s *Store) Swap(ctx context.Context, id string, old, new []byte, expiry tim
 
 // exclusive runs fn on id's session file under its exclusive lock: the
 // lock this process holds, if it does, else a flock taken for fn alone.
-// fn gets the file's stat when it was just taken, nil otherwise. With
-// create, an absent file is created; without, fn is not run for it. When
-// the file turns out to have been destroyed meanwhile (fn returns
-// errUnlinked), it starts over on whatever the name means now.
-func (s *Store) exclusive(ctx context.Context, id string, create bool, fn func(h *handle, fi os.FileInfo) error) error {
+// fn gets the file's stat when it was just taken, nil otherwise. mode
+// (openExisting or openOrCreate) says whether an absent file is created
+// or fn is not run. A file created here that fn fails to write is removed
+// again. When the file turns out to have been destroyed meanwhile (fn
+// returns errUnlinked), it starts over on whatever the name means now.
+func (s *Store) exclusive(ctx context.Context, id string, mode int, fn func(h *handle, fi os.FileInfo) error) error {
 	for attempt := 0; attempt < maxReopen; attempt++ {
 		if handled, err := s.viaHolder(id, func(h *handle) error { return fn(h, nil) }); handled {
 			return err
 		}
-		h, err := s.open(ctx, id, create, lockExclusive)
+		h, err := s.open(ctx, id, mode, lockExclusive)
 		if err != nil || h == nil {
 			return err
 		}
 		err = fn(h, h.fi)
+		if err != nil {
+			h.discard()
+		}
 		h.release()
 		if !errors.Is(err, errUnlinked) {
 			return err
@@ -245,11 +260,17 @@ func (s *Store) Destroy(ctx context.Context, id string) error {
 	if err := s.begin(ctx, id); err != nil {
 		return err
 	}
-	data, redo := s.paths(id)
-	if err := os.Remove(data); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	n, err := s.locate(id, false)
+	if errors.Is(err, errNoDir) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(n.data); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fsErr("destroy", err)
 	}
-	if err := os.Remove(redo); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(n.undo); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fsErr("destroy", err)
 	}
 	return nil
@@ -262,10 +283,19 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	if err := s.begin(ctx, id); err != nil {
 		return err
 	}
-	data, _ := s.paths(id)
-	f, err := os.OpenFile(data, os.O_RDONLY|openFlags, 0)
+	n, err := s.locate(id, false)
+	if errors.Is(err, errNoDir) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(n.data, os.O_RDONLY|openFlags, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
+	}
+	if errors.Is(err, syscall.ELOOP) {
+		return unsafePath("session file is a symbolic link")
 	}
 	if err != nil {
 		return fsErr("touch", err)
@@ -285,20 +315,28 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 }
 
 // Exists reports whether a live record exists under id (PHP's
-// validateId is a stat). It takes no lock.
+// validateId is a stat). It takes no lock. A file the store would refuse
+// to read (a symbolic link, a file with other hard links) is no record.
 func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 	if err := s.begin(ctx, id); err != nil {
 		return false, err
 	}
-	data, _ := s.paths(id)
-	fi, err := os.Lstat(data)
+	n, err := s.locate(id, false)
+	if errors.Is(err, errNoDir) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	fi, err := os.Lstat(n.data)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fsErr("exists", err)
 	}
-	return fi.Mode().IsRegular() && s.holdsRecord(fi, time.Now()), nil
+	_, nlink, _ := fileInfo(fi)
+	return fi.Mode().IsRegular() && nlink == 1 && s.holdsRecord(fi, time.Now()), nil
 }
 
 // begin checks ctx and id before any file system access.
@@ -315,41 +353,66 @@ func (s *Store) live(fi os.FileInfo, now time.Time) bool {
 }
 
 // holdsRecord reports whether fi describes a session file holding a live
-// record at now. A file that was created (by Lock here, or by PHP's read)
-// but never written holds none, even with MaxLifetime set, where PHP would
-// count it: otherwise locking an unknown ID would make it known and defeat
-// strict mode. Such a file is empty with mtime == ctime, which every write
-// breaks: it sets the mtime explicitly, after the kernel set the ctime.
+// record at now. A blank file holds none.
 func (s *Store) holdsRecord(fi os.FileInfo, now time.Time) bool {
 	if _, nlink, _ := fileInfo(fi); nlink == 0 || !s.live(fi, now) {
 		return false
 	}
-	if fi.Size() == 0 {
-		if ctime, ok := changeTime(fi); ok && ctime.Equal(fi.ModTime()) {
-			return false
-		}
+	return !blank(fi)
+}
+
+// blank reports whether fi describes a session file that was created but
+// never written: PHP's read creates one for every ID it opens, and a
+// session file this store creates is blank until its first write
+// completes. It holds no record, even with MaxLifetime set, where PHP
+// would count it: otherwise a file PHP opened for an unknown ID would make
+// that ID known to Go's strict mode. Such a file is empty with mtime ==
+// ctime, which every write breaks: it sets the mtime explicitly, after
+// the kernel set the ctime. PHP writes an empty session as an empty file
+// and, its data being unchanged, only utime()s it, which keeps mtime ==
+// ctime: Go reads such a session as absent (it held nothing), and never
+// removes the file for that reason (only Destroy and GC do).
+func blank(fi os.FileInfo) bool {
+	if fi.Size() != 0 {
+		return false
 	}
-	return true
+	ctime, ok := changeTime(fi)
+	return ok && ctime.Equal(fi.ModTime())
 }
 
 // mtimeFor is the modification time that encodes expiry.
 func (s *Store) mtimeFor(expiry time.Time) time.Time { return expiry.Add(-s.maxLifetime) }
 
-// check verifies that an open session file is a regular file owned by this
-// user or root (PHP's "Session data file is not created by your uid"
-// check), so a file planted in a shared directory is not trusted.
+// check verifies that an open session (or recovery) file is a regular file
+// owned by this user or root (PHP's "Session data file is not created by
+// your uid" check) with no other hard link, so a file planted in a shared
+// directory is not trusted. A second link to a file this user may write
+// (protected_hardlinks off, or a file of its own) would let a planted name
+// make the store read or overwrite that file; replacing the file instead
+// would break PHP's lock on it, so it is refused. A link count of 0 (the
+// file was destroyed while open) is left to the caller.
 func (s *Store) check(f *os.File) (os.FileInfo, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fsErr("stat", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, errors.New("filestore: session file is not a regular file")
+		return nil, unsafePath("session file is not a regular file")
 	}
-	if _, _, uid := fileInfo(fi); uid != -1 && s.euid != 0 && uid != 0 && uid != s.euid {
-		return nil, errors.New("filestore: session file is owned by another user")
+	if !s.ownedByUs(fi) {
+		return nil, unsafePath("session file is owned by another user")
+	}
+	if _, nlink, _ := fileInfo(fi); nlink > 1 {
+		return nil, unsafePath("session file has other hard links")
 	}
 	return fi, nil
+}
+
+// ownedByUs applies PHP's ownership rule to a file or directory: owned by
+// this user or root, or anything when running as root (as PHP does).
+func (s *Store) ownedByUs(fi os.FileInfo) bool {
+	_, _, uid := fileInfo(fi)
+	return uid == -1 || s.euid == 0 || uid == 0 || uid == s.euid
 }
 
 // fsErr wraps an operating-system error without the path it names: the

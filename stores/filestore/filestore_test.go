@@ -171,35 +171,6 @@ func TestPHPLayout(t *testing.T) {
 	}
 }
 
-// TestLockCreatesPHPFile checks that Lock creates the empty, flocked file
-// PHP's read creates, and that it holds no record.
-func TestLockCreatesPHPFile(t *testing.T) {
-	dir := t.TempDir()
-	s, err := filestore.New(dir, filestore.Options{MaxLifetime: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	id := "NewSessionIdNeverWritten"
-	l, err := s.Lock(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(filepath.Join(dir, "sess_"+id))
-	if err != nil || fi.Size() != 0 {
-		t.Fatalf("Lock did not create an empty sess_ file: %v", err)
-	}
-	if ok, err := s.Exists(ctx, id); ok || err != nil {
-		t.Fatalf("Exists of a locked, never-written id = %v, %v", ok, err)
-	}
-	if err := l.Unlock(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, found, err := s.Read(ctx, id); found || err != nil {
-		t.Fatalf("Read of a locked, never-written id = %v, %v", found, err)
-	}
-}
-
 // TestInvalidIDs sends traversal and injection payloads through every
 // method: each must fail with core.ErrInvalidID and nothing may change on
 // disk, inside or outside the store's directory.

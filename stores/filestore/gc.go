@@ -17,8 +17,8 @@ import (
 // of millions of sessions is streamed, never loaded whole.
 const gcBatch = 256
 
-// orphanAge is how old a redo file no write needs must be
-// before GC removes it; younger ones may belong to a write in progress.
+// orphanAge is how old a recovery file no write needs must be before GC
+// removes it; younger ones may belong to a write in progress.
 const orphanAge = time.Minute
 
 // GC removes the session files whose record expired at now, at every
@@ -28,8 +28,11 @@ const orphanAge = time.Minute
 // lock, since a holder may have extended it. GC holds no store-wide lock
 // and streams the directory in batches, so requests are not stalled while
 // it runs; it stops with ctx. Files it may not touch (another user's, in
-// a shared directory) are skipped. It returns the number of files removed
-// and the first error met, after visiting everything else.
+// a shared directory) are skipped; an expired session file with other hard
+// links loses its name here, nothing more. It also removes the lock files
+// of processes that died holding a Lock, and old recovery files no write
+// needs. It returns the number of session files removed and the first
+// error met, after visiting everything else.
 func (s *Store) GC(ctx context.Context, now time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("filestore: %w", err)
@@ -78,6 +81,8 @@ func (g *gcRun) walk(ctx context.Context, dir string, level int) error {
 		for _, e := range entries {
 			name := e.Name()
 			switch {
+			case level == 0 && strings.HasPrefix(name, lockPrefix) && checkID(name[len(lockPrefix):], g.s.depth) == nil:
+				g.lockFile(filepath.Join(dir, name), e)
 			case level < g.s.depth:
 				if e.IsDir() && checkID(name, 0) == nil && len(name) == 1 {
 					if err := g.walk(ctx, filepath.Join(dir, name), level+1); err != nil {
@@ -86,8 +91,8 @@ func (g *gcRun) walk(ctx context.Context, dir string, level int) error {
 				}
 			case strings.HasPrefix(name, filePrefix):
 				g.session(ctx, dir, name[len(filePrefix):], e)
-			case strings.HasPrefix(name, redoPrefix):
-				g.orphan(dir, name[len(redoPrefix):], e)
+			case strings.HasPrefix(name, undoPrefix):
+				g.orphan(dir, name[len(undoPrefix):], e)
 			}
 		}
 		if errors.Is(err, io.EOF) {
@@ -112,13 +117,21 @@ func (g *gcRun) session(ctx context.Context, dir, id string, e fs.DirEntry) {
 	if !fi.Mode().IsRegular() || g.s.live(fi, g.now) {
 		return
 	}
-	path, redo := g.s.paths(id)
-	f, err := os.OpenFile(path, os.O_RDWR|openFlags, 0)
+	n := g.s.names(id)
+	if _, nlink, _ := fileInfo(fi); nlink > 1 {
+		// Not a file this store or PHP made: never open it (a write to
+		// restore it would write through the link), only drop the name.
+		if err := os.Remove(n.data); err != nil {
+			g.note(fsErr("gc", err))
+		}
+		return
+	}
+	f, err := os.OpenFile(n.data, os.O_RDWR|openFlags, 0)
 	if err != nil {
 		g.note(fsErr("gc", err))
 		return
 	}
-	h := &handle{s: g.s, f: f, redo: redo}
+	h := &handle{s: g.s, f: f, n: n, writable: true}
 	ok, err := tryLock(f, lockExclusive)
 	if err != nil || !ok {
 		f.Close()
@@ -132,7 +145,7 @@ func (g *gcRun) session(ctx context.Context, dir, id string, e fs.DirEntry) {
 		return
 	}
 	if fi.Mode()&dirtyBit != 0 {
-		if err := h.recoverRedo(); err != nil {
+		if err := h.recoverUndo(); err != nil {
 			g.note(err)
 			return
 		}
@@ -144,16 +157,37 @@ func (g *gcRun) session(ctx context.Context, dir, id string, e fs.DirEntry) {
 	if err := ctx.Err(); err != nil {
 		return
 	}
-	if err := os.Remove(path); err != nil {
+	if err := os.Remove(n.data); err != nil {
 		g.note(fsErr("gc", err))
 		return
 	}
 	g.removed++
 }
 
-// orphan removes a redo file that no write needs: one whose session file
-// is gone or not marked dirty, once it is old enough not to belong to a
-// write in progress.
+// lockFile removes a lock file nobody holds: one left by a process that
+// died while holding a Lock. Holding its flock while removing it is what
+// Unlock does too; a Lock that opened it meanwhile starts over.
+func (g *gcRun) lockFile(path string, e fs.DirEntry) {
+	if !e.Type().IsRegular() {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		g.note(fsErr("gc", err))
+		return
+	}
+	ok, err := tryLock(f, lockExclusive)
+	if err != nil || !ok {
+		f.Close()
+		g.note(err)
+		return
+	}
+	g.note(dropLockFile(f, path))
+}
+
+// orphan removes a recovery file that no write needs: one whose session
+// file is gone or not marked dirty, once it is old enough not to belong to
+// a write in progress.
 func (g *gcRun) orphan(dir, id string, e fs.DirEntry) {
 	if checkID(id, g.s.depth) != nil || g.s.sessionDir(id) != dir {
 		return
@@ -162,13 +196,13 @@ func (g *gcRun) orphan(dir, id string, e fs.DirEntry) {
 	if err != nil || time.Since(fi.ModTime()) < orphanAge {
 		return
 	}
-	path, redo := g.s.paths(id)
-	if sfi, err := os.Lstat(path); err == nil && sfi.Mode()&dirtyBit != 0 {
+	n := g.s.names(id)
+	if sfi, err := os.Lstat(n.data); err == nil && sfi.Mode()&dirtyBit != 0 {
 		return
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return
 	}
-	if err := os.Remove(redo); err != nil {
+	if err := os.Remove(n.undo); err != nil {
 		g.note(fsErr("gc", err))
 	}
 }

@@ -1,7 +1,10 @@
 package filestore
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/sessionkit/sessionkit/core"
@@ -10,15 +13,35 @@ import (
 // MaxIDLength is the longest ID the store accepts: a file name may have 255
 // bytes (NAME_MAX) and "sess_" takes five of them. PHP accepts 256-byte IDs
 // but its files handler then fails to open the file; Symfony caps file
-// session IDs at 250 for the same reason.
+// session IDs at 250 for the same reason, and so does core (core.MaxIDLength),
+// so every ID core lets through has a file name here.
 const MaxIDLength = 250
 
-// filePrefix and redoPrefix name a session's data file (PHP's name) and its
-// redo file, the copy of an unfinished write kept only while one is running.
+// The names of a session's files, beside each other in its directory:
+// filePrefix is PHP's session file; undoPrefix the recovery file that holds
+// the old content while a write that is not a single page is in progress
+// (its names, like lockPrefix's, fit NAME_MAX for every accepted ID).
+// lockPrefix names the lock file Lock takes, in the store's top directory,
+// while no session file exists (lock.go).
 const (
 	filePrefix = "sess_"
-	redoPrefix = ".r_"
+	undoPrefix = ".r_"
+	lockPrefix = ".l_"
 )
+
+// errNoDir reports that a session's subdirectory does not exist, so neither
+// does the session.
+var errNoDir = errors.New("filestore: session directory does not exist")
+
+// errUnsafe marks a path the store refuses to use because it was not made
+// the way this store or PHP makes session files: a symbolic link, a file
+// with other hard links, something other than a regular file or directory,
+// or one owned by another user. Such a thing may have been planted by
+// someone who can write to the session directory, to make the store read or
+// write another file.
+var errUnsafe = errors.New("filestore: refusing an unsafe session path")
+
+func unsafePath(what string) error { return fmt.Errorf("%w: %s", errUnsafe, what) }
 
 // checkID enforces PHP's php_session_valid_key ([A-Za-z0-9,-]) and the
 // length limit before any path is built from id. It allow-lists bytes
@@ -43,6 +66,13 @@ func checkID(id string, depth int) error {
 	return nil
 }
 
+// names are the paths of one session's files.
+type names struct {
+	data string // sess_<id>, PHP's session file
+	undo string // .r_<id>, the recovery file of a write in progress
+	lock string // .l_<id> in the top directory, Lock's file while data is absent
+}
+
 // sessionDir is the directory holding id's files: the store's directory
 // plus one level per Options.Depth, named by the ID's leading characters
 // (PHP's layout). id must have passed checkID.
@@ -58,8 +88,51 @@ func (s *Store) sessionDir(id string) string {
 	return filepath.Join(parts...)
 }
 
-// paths returns id's data file and redo file. id must have passed checkID.
-func (s *Store) paths(id string) (data, redo string) {
+// names returns the paths of id's files, without looking at the disk. id
+// must have passed checkID.
+func (s *Store) names(id string) names {
 	d := s.sessionDir(id)
-	return filepath.Join(d, filePrefix+id), filepath.Join(d, redoPrefix+id)
+	return names{
+		data: filepath.Join(d, filePrefix+id),
+		undo: filepath.Join(d, undoPrefix+id),
+		lock: filepath.Join(s.dir, lockPrefix+id),
+	}
+}
+
+// locate returns the paths of id's files after checking, one level at a
+// time with Lstat, that each subdirectory on the way is a real directory
+// owned by this user or root, never a symbolic link, so a planted link
+// cannot send the session's files elsewhere. With create it makes the
+// missing ones (one Mkdir per level, which follows no link either);
+// without, a missing one is errNoDir.
+//
+// A check is not an open: someone who can replace a checked subdirectory
+// between the check and the use could still redirect it. That takes write
+// permission on its parent and, in a directory with the sticky bit such as
+// Debian's /var/lib/php/sessions (1733), ownership of the subdirectory,
+// which the owner check has just ruled out.
+func (s *Store) locate(id string, create bool) (names, error) {
+	p := s.dir
+	for i := 0; i < s.depth; i++ {
+		p = filepath.Join(p, id[i:i+1])
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			if !create {
+				return names{}, errNoDir
+			}
+			if err = os.Mkdir(p, s.dirMode); err == nil || errors.Is(err, fs.ErrExist) {
+				fi, err = os.Lstat(p)
+			}
+		}
+		if err != nil {
+			return names{}, fsErr("session directory", err)
+		}
+		if !fi.IsDir() {
+			return names{}, unsafePath("a session subdirectory is not a directory (a symbolic link?)")
+		}
+		if !s.ownedByUs(fi) {
+			return names{}, unsafePath("a session subdirectory is owned by another user")
+		}
+	}
+	return s.names(id), nil
 }

@@ -162,9 +162,9 @@ func helper(t *testing.T, mode, dir, arg string) (*exec.Cmd, *bufio.Reader, io.W
 
 // TestCrashDuringWrites kills a writing process with SIGKILL in the middle
 // of 1000 writes, ten times over one directory, and checks after each kill
-// that every session reads as one complete payload (the redo file of a
-// write cut short is applied by the next access) and that no torn or
-// dirty file remains on disk.
+// that every session reads as one complete payload (the next access
+// restores the old record of a write cut short from its recovery file)
+// and that no torn or dirty file remains on disk.
 func TestCrashDuringWrites(t *testing.T) {
 	dir := t.TempDir()
 	s, err := filestore.New(dir, filestore.Options{})
@@ -174,7 +174,7 @@ func TestCrashDuringWrites(t *testing.T) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	const rounds = 10
-	var tornBefore, redoLeft, notFound int
+	var tornBefore, undoLeft, notFound int
 	for round := 0; round < rounds; round++ {
 		cmd, out, _ := helper(t, "writer", dir, strconv.Itoa(round*1000))
 		// Kill after a random number of progress reports (50 writes each),
@@ -197,7 +197,7 @@ func TestCrashDuringWrites(t *testing.T) {
 
 		for _, id := range crashIDs {
 			if _, err := os.Lstat(filepath.Join(dir, ".r_"+id)); err == nil {
-				redoLeft++
+				undoLeft++
 			}
 			raw, err := os.ReadFile(filepath.Join(dir, "sess_"+id))
 			if err != nil {
@@ -233,9 +233,9 @@ func TestCrashDuringWrites(t *testing.T) {
 		}
 	}
 
-	// A redo file the kill left next to a clean session file (written but
-	// not yet used, or used but not yet removed) is garbage: GC removes it
-	// once it is old enough, and no session suffers.
+	// A recovery file the kill left next to a clean session file (written
+	// but not yet used, or no longer needed but not yet removed) is
+	// garbage: GC removes it once it is old enough, and no session suffers.
 	old := time.Now().Add(-time.Hour)
 	for _, id := range crashIDs {
 		os.Chtimes(filepath.Join(dir, ".r_"+id), old, old)
@@ -245,17 +245,17 @@ func TestCrashDuringWrites(t *testing.T) {
 	}
 	for _, id := range crashIDs {
 		if _, err := os.Lstat(filepath.Join(dir, ".r_"+id)); err == nil {
-			t.Fatal("GC left an old redo file next to a clean session file")
+			t.Fatal("GC left an old recovery file next to a clean session file")
 		}
 		data, found, err := s.Read(ctx, id)
 		if _, ok := checkPayload(data); err != nil || (found && !ok) {
 			t.Fatalf("Read after GC: %v, found=%v, complete=%v", err, found, ok)
 		}
 	}
-	t.Logf("%d rounds: %d files torn on disk at the kill, %d redo files left by it, %d complete but expired records",
-		rounds, tornBefore, redoLeft, notFound)
-	if tornBefore > redoLeft {
-		t.Fatalf("%d torn files but only %d redo files", tornBefore, redoLeft)
+	t.Logf("%d rounds: %d files torn on disk at the kill, %d recovery files left by it, %d complete but expired records",
+		rounds, tornBefore, undoLeft, notFound)
+	if tornBefore > undoLeft {
+		t.Fatalf("%d torn files but only %d recovery files", tornBefore, undoLeft)
 	}
 }
 
