@@ -3,10 +3,13 @@ package fibersession_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +219,51 @@ func TestWithoutMiddleware(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK || string(body) != "no session" {
 		t.Fatalf("got %d %q", res.StatusCode, body)
+	}
+}
+
+// TestSessionFirstUsedInStreamWriter: Fiber runs a body stream writer after
+// the middleware returned, so a session first used there is used after its
+// request ended. It must say so in Err and take no lock: with locking on,
+// the next request of the same session is not kept waiting.
+func TestSessionFirstUsedInStreamWriter(t *testing.T) {
+	m := newManager(t, core.Config{Locking: true, LockTimeout: 2 * time.Second, Keys: [][]byte{[]byte("fiber-test-signing-key-0123456789abcdef")}})
+	a := fiber.New(fiber.Config{DisableStartupMessage: true})
+	a.Use(fibersession.Middleware(m))
+	a.Get("/new", func(c *fiber.Ctx) error {
+		fibersession.Get(c).Set("n", 1)
+		return c.SendString("new")
+	})
+	a.Get("/stream", func(c *fiber.Ctx) error {
+		s := fibersession.Get(c)
+		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+			s.Set("n", 2) // too late: the response is on its way
+			fmt.Fprintf(w, "err=%v", errors.Is(s.Err(), core.ErrHeadersSent))
+		})
+		return nil
+	})
+	a.Get("/read", func(c *fiber.Ctx) error {
+		n, _ := core.Get[int](fibersession.Get(c), "n")
+		return c.SendString(strconv.Itoa(n))
+	})
+	base := serve(t, a)
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: &http.Transport{}}
+	t.Cleanup(client.CloseIdleConnections)
+	getBody := func(path string) (int, string) {
+		res, err := client.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	getBody("/new")
+	if code, body := getBody("/stream"); code != http.StatusOK || body != "err=true" {
+		t.Fatalf("/stream = %d %q, want the stream writer to see ErrHeadersSent", code, body)
+	}
+	if code, body := getBody("/read"); code != http.StatusOK || body != "1" {
+		t.Fatalf("/read after the stream = %d %q, want 200 \"1\" (no lock left behind, no late write)", code, body)
 	}
 }

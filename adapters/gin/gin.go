@@ -32,12 +32,16 @@ func Middleware(m *core.Manager) gin.HandlerFunc {
 	}
 }
 
-// Get returns the session Middleware attached to c, or nil when the
-// middleware is not installed (a nil *core.Session is safe to use: it holds
-// nothing and stores nothing).
+// Get returns the session Middleware attached to c. Without the middleware
+// it returns nil, which is safe to use and stores nothing: its Err reports
+// core.ErrNoSession, and the mistake is logged once at ERROR.
 func Get(c *gin.Context) *core.Session {
-	v, _ := c.Get(ctxKey{})
-	s, _ := v.(*core.Session)
+	if v, ok := c.Get(ctxKey{}); ok {
+		if s, ok := v.(*core.Session); ok {
+			return s
+		}
+	}
+	s, _ := core.FromContext(c.Request.Context())
 	return s
 }
 
