@@ -133,20 +133,11 @@ func (c Codec) Decode(data []byte) (map[string]any, error) {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, c)
 	}
 	d := decoder{data: data}
-	var (
-		vals map[string]any
-		err  error
-	)
 	switch c {
-	case PHP:
-		vals, err = d.sessionPHP()
-	case PHPBinary:
-		vals, err = d.sessionBinary()
 	case PHPSerialize:
-		vals, err = d.sessionSerialize()
+		return d.sessionSerialize()
+	case PHPBinary:
+		return d.sessionBinary()
 	}
-	if err != nil {
-		return nil, err
-	}
-	return vals, nil
+	return d.sessionPHP()
 }

@@ -15,19 +15,19 @@
 //
 // # Go and PHP values
 //
-//	PHP                          Decode gives                 Encode takes
-//	null                         nil                          nil, nil pointers of the types below
-//	bool                         bool                         bool
-//	int                          int64                        int, int8…int64, uint…uint64 up to math.MaxInt64
-//	float                        float64                      float64, float32
-//	string (bytes)               string                       string, []byte
-//	array, keys 0…n-1 in order   []any                        []any, []string, []int
-//	any other array              *Array (ordered entries)     *Array, Array, map[string]any, map[string]string
-//	object (O:)                  *Object                      *Object, Object
-//	Serializable object (C:)     *CustomObject                *CustomObject, CustomObject
-//	enum case (E:)               *Enum                        *Enum, Enum
-//	reference (&, R:)            the same *Ref in each place  *Ref
-//	one object in two places (r:) the same pointer            the same pointer
+//	PHP                             Decode gives                  Encode takes
+//	null                            nil                           nil, nil pointers of the types below
+//	bool                            bool                          bool
+//	int                             int64                         int, int8…int64, uint…uint64 up to math.MaxInt64
+//	float                           float64                       float64, float32
+//	string (bytes)                  string                        string, []byte
+//	array with keys 0…n-1 in order  []any                         []any, []string, []int
+//	any other array                 *Array (ordered entries)      *Array, Array, map[string]any, map[string]string
+//	object (O:)                     *Object                       *Object, Object
+//	Serializable object (C:)        *CustomObject                 *CustomObject, CustomObject
+//	enum case (E:)                  *Enum                         *Enum, Enum
+//	reference (&; R: in the data)   the same *Ref in each place   the same *Ref in each place
+//	one object in two places (r:)   the same pointer              the same pointer
 //
 // Everything else — structs, time.Time, time.Duration, other maps and
 // slices, uint64 above math.MaxInt64 — makes Encode fail with

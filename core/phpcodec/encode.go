@@ -55,11 +55,12 @@ func (e *encoder) ref(r *Ref) error {
 	}
 	if obj := objectPointer(r.Value); obj != nil {
 		if slot, ok := e.seen[obj]; ok {
-			// The object was written before, outside this reference: copy
-			// it with r: and make this place the reference's home, so the
-			// values decode as they are. (PHP writes R: here, turning the
-			// earlier place into the reference too; it only meets this case
-			// in data it did not write itself.)
+			// The object was written before, outside this reference. PHP
+			// writes R: to that earlier place, which makes it part of the
+			// reference when read back; r: copies the object here instead
+			// and makes this place the reference's home, so the values decode
+			// as they are. (Values decoded from PHP's own output never come
+			// here: in them the reference always holds the first place.)
 			e.remember(r)
 			e.appendBackRef('r', slot)
 			return nil

@@ -48,7 +48,9 @@ func (o *Object) Get(name string) (any, bool) {
 
 // CustomObject is a PHP object written as C: by a class implementing PHP's
 // (deprecated) Serializable interface. Data is what the class's serialize()
-// method returned, kept byte for byte. Decode returns *CustomObject.
+// method returned, kept byte for byte. Decode returns *CustomObject. (PHP
+// itself, when the class is not loaded, reads such an object as an empty
+// __PHP_Incomplete_Class and writes it back without Data.)
 type CustomObject struct {
 	Class string
 	Data  string
