@@ -104,7 +104,7 @@ func (m *Manager) changes(s *Session) (payload []byte, changed bool, err error) 
 	if s.dirty == nil && !s.metaDirty && !s.maybeMut {
 		return nil, false, nil
 	}
-	if payload, err = m.cfg.Codec.Encode(s.values); err != nil {
+	if payload, err = m.payload(&s.rec, s.values); err != nil {
 		return nil, false, err
 	}
 	return payload, s.metaDirty || !bytes.Equal(payload, s.rec.payload), nil
@@ -146,8 +146,8 @@ func (m *Manager) send(s *Session, h ResponseHeader, id string) error {
 // encodeRecord builds the bytes of s's record with payload, as written now.
 func (m *Manager) encodeRecord(s *Session, payload []byte, now time.Time) (record, []byte, error) {
 	r := s.rec
-	r.written, r.payload = now, payload
-	data := r.encode()
+	r.written = now
+	data := m.seal(&r, payload)
 	if len(data) > m.cfg.MaxDataSize {
 		return r, nil, errorf(ErrTooLarge, "%d bytes, limit %d", len(data), m.cfg.MaxDataSize)
 	}

@@ -70,6 +70,17 @@ type Config struct {
 	// Codec encodes session values (default BinaryCodec).
 	Codec Codec
 
+	// PlainRecords makes the store hold exactly the Codec's bytes, as PHP's
+	// session module stores them, instead of sessionkit's record (a small
+	// header with the timestamps, then the codec's bytes): with a PHP codec
+	// (core/phpcodec) a PHP application reads what Go writes and the other
+	// way round. The metadata travels inside the data under MetaKey; idle
+	// expiry is the store's own (file mtime, Redis TTL: PHP's
+	// gc_maxlifetime), LastSeen is unknown (zero), and a record that does
+	// not decode is left in place and fails its request (ErrCorrupt)
+	// instead of being replaced. See PHPConfig.
+	PlainRecords bool
+
 	// IDLength and IDBitsPerChar shape minted IDs like PHP's sid_length and
 	// sid_bits_per_character (defaults 43 and 6: 258 bits). Their product
 	// must be at least 128.

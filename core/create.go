@@ -8,12 +8,12 @@ import (
 
 // create stores a new session under a freshly minted ID.
 func (m *Manager) create(ctx context.Context, s *Session, now time.Time) error {
-	payload, err := m.cfg.Codec.Encode(s.values)
+	s.rec.created = now
+	m.setDeadline(&s.rec)
+	payload, err := m.payload(&s.rec, s.values)
 	if err != nil {
 		return err
 	}
-	s.rec.created = now
-	m.setDeadline(&s.rec)
 	id, r, data, expiry, err := m.createRecord(ctx, s, payload, now)
 	if err != nil {
 		return err

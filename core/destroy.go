@@ -79,7 +79,7 @@ func (m *Manager) endOne(ctx context.Context, id string, lock Lock, data []byte,
 			return rec, false, storeErr("read", err)
 		}
 	}
-	rec, _ = decodeRecord(data) // an unreadable record is ended all the same
+	rec, _, _ = m.decode(data) // an unreadable record is ended all the same
 	if owner != "" && rec.live() && rec.user != owner {
 		return record{}, false, nil
 	}
@@ -94,7 +94,10 @@ func (m *Manager) endOne(ctx context.Context, id string, lock Lock, data []byte,
 func (m *Manager) swapOut(ctx context.Context, id string, data []byte, owner string) (record, bool, error) {
 	sw := m.store.(Swapper)
 	now := time.Now()
-	tomb := (&record{gone: true, written: now}).encode()
+	tomb, err := m.marker(record{gone: true, written: now})
+	if err != nil {
+		return record{}, false, err
+	}
 	for attempt := 0; attempt < maxSwapAttempts; attempt++ {
 		if data == nil {
 			var found bool
@@ -103,7 +106,7 @@ func (m *Manager) swapOut(ctx context.Context, id string, data []byte, owner str
 				return record{}, false, storeErr("read", err)
 			}
 		}
-		rec, _ := decodeRecord(data)
+		rec, _, _ := m.decode(data)
 		if rec.gone || owner != "" && rec.live() && rec.user != owner {
 			return record{}, false, nil
 		}

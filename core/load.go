@@ -50,8 +50,7 @@ func (m *Manager) load(s *Session) {
 		}
 		rec, values, err := m.decode(data)
 		if err != nil {
-			m.quarantine(s, id, err)
-			m.reset(s)
+			m.corrupt(s, id, err)
 			return
 		}
 		switch {
@@ -78,30 +77,24 @@ func (m *Manager) load(s *Session) {
 	}
 }
 
-// decode parses a stored record and, for a live session, its values.
-func (m *Manager) decode(data []byte) (record, map[string]any, error) {
-	rec, err := decodeRecord(data)
-	if err != nil || !rec.live() {
-		return rec, nil, err
+// corrupt deals with a record that does not decode. sessionkit's own
+// records are reported and removed, so a corrupt one costs one decode, not
+// one per request that presents it, and the session starts afresh. In
+// PlainRecords mode the record may be another program's (PHP's) that this
+// codec cannot read: it is left alone and the request fails (ErrCorrupt),
+// keeping its lock until Release — replacing it by a new ID would orphan
+// its data and overwrite the other program's cookie.
+func (m *Manager) corrupt(s *Session, id string, cause error) {
+	if m.cfg.PlainRecords {
+		s.err = cause
+		m.logError(s.ctx, "sessionkit: session record does not decode; left as it is", id, cause)
+		return
 	}
-	values, err := m.decodeValues(rec.payload)
-	return rec, values, err
-}
-
-func (m *Manager) decodeValues(payload []byte) (map[string]any, error) {
-	if len(payload) > m.cfg.MaxDataSize {
-		return nil, errorf(ErrCorrupt, "record of %d bytes exceeds MaxDataSize", len(payload))
-	}
-	return m.cfg.Codec.Decode(payload)
-}
-
-// quarantine deals with a record that does not decode: it is reported and
-// removed, so it costs one decode, not one per request that presents it.
-func (m *Manager) quarantine(s *Session, id string, cause error) {
 	m.logWarn(s.ctx, "sessionkit: corrupt session record removed", id, cause)
 	if err := m.store.Destroy(s.ctx, id); err != nil {
 		m.logWarn(s.ctx, "sessionkit: removing a corrupt session record failed", id, err)
 	}
+	m.reset(s)
 }
 
 // reset turns s into a new, empty session, keeping what commit must still

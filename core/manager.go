@@ -33,7 +33,8 @@ type Manager struct {
 	// still take to commit.
 	forwardTTL time.Duration
 
-	touched touchCache
+	touched  touchCache
+	flashKey string
 
 	noSessionLogged atomic.Bool
 
@@ -75,6 +76,10 @@ func New(store Store, cfg Config) (*Manager, error) {
 	}
 	m := &Manager{cfg: cfg, store: store, caps: Capabilities(store), log: cfg.Logger}
 	m.forwardTTL = cfg.RegenerateGrace + max(cfg.LockTimeout, inFlightWindow)
+	m.flashKey = envelopeFlashKey
+	if cfg.PlainRecords {
+		m.flashKey = plainFlashKey
+	}
 	if cfg.Locking && !m.caps.Has(CanLock) {
 		return nil, errorf(ErrConfig, "Locking needs a store with the Lock capability; %T has none", store)
 	}

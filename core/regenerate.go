@@ -14,7 +14,7 @@ import (
 // a concurrent request ended or regenerated meanwhile is not resurrected:
 // the new record is removed again and the commit fails with ErrConflict.
 func (m *Manager) regenerate(ctx context.Context, s *Session, now time.Time) error {
-	payload, err := m.cfg.Codec.Encode(s.values)
+	payload, err := m.payload(&s.rec, s.values)
 	if err != nil {
 		return err
 	}
@@ -23,8 +23,11 @@ func (m *Manager) regenerate(ctx context.Context, s *Session, now time.Time) err
 	if err != nil {
 		return err
 	}
-	fwd := record{created: r.created, deadline: r.deadline, written: now, movedTo: newID}
-	if err := m.forward(ctx, s, newID, fwd.encode(), now, &r, &data, &expiry); err != nil {
+	fwd, err := m.marker(record{created: r.created, deadline: r.deadline, written: now, movedTo: newID})
+	if err == nil {
+		err = m.forward(ctx, s, newID, fwd, now, &r, &data, &expiry)
+	}
+	if err != nil {
 		if derr := m.store.Destroy(ctx, newID); derr != nil {
 			m.logWarn(ctx, "sessionkit: removing an abandoned regenerated session failed", newID, derr)
 		}
@@ -86,7 +89,7 @@ func (m *Manager) reread(ctx context.Context, id string) ([]byte, record, error)
 	if !found {
 		return nil, record{}, errorf(ErrConflict, "the session was ended by a concurrent request")
 	}
-	rec, err := decodeRecord(data)
+	rec, _, err := m.decode(data)
 	switch {
 	case err != nil:
 		return nil, rec, errorf(ErrConflict, "the session was replaced by an unreadable record: %v", err)

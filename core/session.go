@@ -60,10 +60,6 @@ const (
 	stateNew                       // no stored record (yet)
 )
 
-// Flashes live under this key; the leading NUL keeps it out of the way of
-// application keys.
-const flashKey = "\x00flash"
-
 // errEnded is latched by a session used after its request ended (a
 // handler's goroutine, or Fiber's body stream writer): nothing it changes
 // can be stored any more, and it must take no lock.
@@ -116,6 +112,10 @@ func (s *Session) markDirty(key string) {
 
 // put sets a value; the caller holds s.mu and checked writable.
 func (s *Session) put(key string, v any) {
+	if key == MetaKey && s.m.cfg.PlainRecords {
+		s.err = errorf(ErrUnsupportedType, "%s is reserved for sessionkit's metadata", MetaKey)
+		return
+	}
 	if s.state == stateNew && !s.needsToken() {
 		return
 	}
@@ -228,7 +228,7 @@ func (s *Session) Keys() (keys []string) {
 	s.view(func() {
 		keys = make([]string, 0, len(s.values))
 		for k := range s.values {
-			if k != flashKey {
+			if k != s.m.flashKey {
 				keys = append(keys, k)
 			}
 		}
@@ -240,18 +240,18 @@ func (s *Session) Keys() (keys []string) {
 // AddFlash queues a message for the next request that calls Flashes.
 func (s *Session) AddFlash(msg string) {
 	s.change(func() {
-		old, _ := s.values[flashKey].([]string)
-		s.put(flashKey, append(old[:len(old):len(old)], msg))
+		old := flashes(s.values[s.m.flashKey])
+		s.put(s.m.flashKey, append(old[:len(old):len(old)], msg))
 	})
 }
 
 // Flashes returns the queued flash messages and removes them.
 func (s *Session) Flashes() (msgs []string) {
 	s.view(func() {
-		msgs, _ = s.values[flashKey].([]string)
+		msgs = flashes(s.values[s.m.flashKey])
 		if len(msgs) > 0 && !s.readOnly {
-			delete(s.values, flashKey)
-			s.markDirty(flashKey)
+			delete(s.values, s.m.flashKey)
+			s.markDirty(s.m.flashKey)
 		}
 	})
 	return msgs
@@ -458,4 +458,22 @@ func (s *Session) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.err
+}
+
+// flashes reads the stored flash list: []string as sessionkit writes it,
+// or the []any of strings a codec such as PHP's or JSON gives back.
+func flashes(v any) []string {
+	switch l := v.(type) {
+	case []string:
+		return l
+	case []any:
+		out := make([]string, 0, len(l))
+		for _, x := range l {
+			if m, ok := x.(string); ok {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	return nil
 }

@@ -147,11 +147,14 @@ func (t *tokens) read(h RequestHeader) (id, reason string) {
 	switch {
 	case n == 0:
 		return "", rejectNone
-	case n > 1:
+	case n > 1 && t.transport != TransportRawCookie:
 		return "", rejectDuplicate
 	}
 	if t.transport == TransportRawCookie {
-		id = raw
+		// PHP's own cookie, read as PHP reads it: the first of several
+		// PHPSESSID cookies wins (so both apps see one session), and the
+		// "," of 6-bit IDs arrives URL-encoded as PHP sends it.
+		id = strings.ReplaceAll(strings.ReplaceAll(raw, "%2C", ","), "%2c", ",")
 	} else {
 		now := time.Now().UnixNano()
 		var hit bool
@@ -172,8 +175,8 @@ func (t *tokens) read(h RequestHeader) (id, reason string) {
 	return id, rejectNone
 }
 
-// findCookie returns the value of the cookie called name and how many
-// cookies of that name the headers carry.
+// findCookie returns the value of the first cookie called name and how
+// many cookies of that name the headers carry.
 func findCookie(lines []string, name string) (value string, n int) {
 	for _, line := range lines {
 		for len(line) > 0 {
@@ -187,7 +190,9 @@ func findCookie(lines []string, name string) (value string, n int) {
 			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]
 			}
-			value = v
+			if n == 0 {
+				value = v
+			}
 			n++
 		}
 	}
@@ -197,7 +202,8 @@ func findCookie(lines []string, name string) (value string, n int) {
 // sign returns the token for id.
 func (t *tokens) sign(id string) (string, error) {
 	if t.transport == TransportRawCookie {
-		return id, nil
+		// "," is not a cookie-octet (RFC 6265); PHP sends it as %2C too.
+		return strings.ReplaceAll(id, ",", "%2C"), nil
 	}
 	return securecookie.EncodeMulti(t.name, []byte(id), t.codecs[0])
 }

@@ -76,7 +76,7 @@ func (m *Manager) merge(s *Session, cur []byte, now time.Time) (record, []byte, 
 	if err != nil {
 		return record{}, nil, errorf(ErrConflict, "the concurrent record does not decode: %v", err)
 	}
-	_, baseValues, err := m.decode(s.loaded)
+	base, baseValues, err := m.decode(s.loaded)
 	if err != nil {
 		return record{}, nil, err
 	}
@@ -93,15 +93,13 @@ func (m *Manager) merge(s *Session, cur []byte, now time.Time) (record, []byte, 
 		}
 	}
 	if s.metaDirty {
-		base, _ := decodeRecord(s.loaded)
 		if base.user != theirs.user || base.remember != theirs.remember {
 			return record{}, nil, errorf(ErrConflict, "the session's user or persistence was changed by a concurrent request")
 		}
 		theirs.user, theirs.remember, theirs.deadline = s.rec.user, s.rec.remember, s.rec.deadline
 	}
-	theirs.payload = nil
 	s.rec, s.values, s.loaded = theirs, theirValues, cur
-	payload, err := m.cfg.Codec.Encode(s.values)
+	payload, err := m.payload(&s.rec, s.values)
 	if err != nil {
 		return record{}, nil, err
 	}

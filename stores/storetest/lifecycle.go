@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -40,12 +39,26 @@ import (
 //     carrying a distinct count, no 5xx.
 func Lifecycle(t *testing.T, rounds int, newStore func(t *testing.T) core.Store) {
 	t.Helper()
-	for _, locking := range []bool{false, true} {
-		t.Run(fmt.Sprintf("Locking=%v", locking), func(t *testing.T) {
+	php, err := core.PHPConfig("php", 24*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []struct {
+		name    string
+		cfg     core.Config
+		locking bool
+	}{
+		{"Locking=false", core.Config{}, false},
+		{"Locking=true", core.Config{Locking: true}, true},
+		{"PHPRecords/Locking=false", php, false},
+		{"PHPRecords/Locking=true", with(php, func(c *core.Config) { c.Locking = true }), true},
+	} {
+		locking := mode.locking
+		t.Run(mode.name, func(t *testing.T) {
 			if locking && !core.Capabilities(newStore(t)).Has(core.CanLock) {
 				return // nothing to check: the store cannot lock
 			}
-			app := newGatedApp(t, newStore(t), core.Config{Locking: locking})
+			app := newGatedApp(t, newStore(t), mode.cfg)
 			for _, act := range []string{"inc", "regen", "cart"} {
 				t.Run("LogoutIsFinal/"+act, func(t *testing.T) {
 					for r := 0; r < rounds; r++ {
@@ -64,7 +77,7 @@ func Lifecycle(t *testing.T, rounds int, newStore func(t *testing.T) core.Store)
 				}
 			})
 			t.Run("PlantedTokenWithGrace", func(t *testing.T) {
-				graced := newGatedApp(t, newStore(t), core.Config{Locking: locking, RegenerateGrace: graceForTests})
+				graced := newGatedApp(t, newStore(t), with(mode.cfg, func(c *core.Config) { c.RegenerateGrace = graceForTests }))
 				for r := 0; r < min(rounds, 3); r++ {
 					plantedToken(t, graced, graced)
 				}
@@ -78,6 +91,11 @@ func Lifecycle(t *testing.T, rounds int, newStore func(t *testing.T) core.Store)
 			}
 		})
 	}
+}
+
+func with(c core.Config, f func(*core.Config)) core.Config {
+	f(&c)
+	return c
 }
 
 // graceForTests is the RegenerateGrace of the grace checks: long enough
@@ -102,7 +120,7 @@ func newGatedApp(t *testing.T, store core.Store, cfg core.Config) *gatedApp {
 	t.Helper()
 	cfg.Keys = appKeys
 	cfg.LockTimeout = appLockTimeout
-	cfg.Cookie = core.CookieConfig{Insecure: true}
+	cfg.Cookie.Insecure = true
 	cfg.TouchInterval = time.Hour
 	cfg.GCInterval = -1
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -120,7 +138,7 @@ func newGatedApp(t *testing.T, store core.Store, cfg core.Config) *gatedApp {
 			return
 		}
 		g := a.gate(r.URL.Query().Get("gate"))
-		n, _ := core.Get[int](s, "n") // load (and lock) the session
+		n := count(s) // load (and lock) the session
 		close(g.loaded)
 		<-g.release
 		act(w, s, r.URL.Query().Get("do"), n)
