@@ -2,9 +2,11 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/stores/memstore"
@@ -93,6 +95,57 @@ func FuzzTokenRead(f *testing.F) {
 		// that one, whatever else the header holds.
 		if !s.IsNew() && s.ID() != id {
 			t.Fatalf("accepted a token the server never signed (ID %q)", s.ID())
+		}
+	})
+}
+
+// FuzzStoredRecord feeds arbitrary bytes to the Manager as a stored record,
+// in sessionkit's record format and in PlainRecords mode with PHP's codec:
+// loading never panics, and either opens a session or starts a fresh one.
+func FuzzStoredRecord(f *testing.F) {
+	ctx := context.Background()
+	store := memstore.New(memstore.Options{})
+	envelope, err := core.New(store, core.Config{Keys: [][]byte{testKey}, Logger: quiet})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer envelope.Close()
+	php, _ := core.PHPConfig("php", time.Hour)
+	php.Logger = quiet
+	plain, err := core.New(store, php)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer plain.Close()
+	seed := envelope.Load(ctx, http.Header{})
+	seed.Set("n", 1)
+	seed.Set("user", "alice")
+	if err := envelope.Commit(ctx, seed, http.Header{}); err != nil {
+		f.Fatal(err)
+	}
+	if data, _, _ := store.Read(ctx, seed.ID()); data != nil {
+		f.Add(data)
+	}
+	f.Add([]byte(`__sessionkit|s:27:"c=1&d=2&m=aaaaaaaaaaaaaaaaaaaaaa";user|s:5:"alice";`))
+	f.Add([]byte(`user|s:5:"alice";n|i:1;`))
+	f.Add([]byte("SK\x01\x02"))
+	f.Add([]byte{})
+	const id = "fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz"
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := store.Write(ctx, id, data, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []*core.Manager{envelope, plain} {
+			hdr := http.Header{"Cookie": {"__Host-sid=" + sign(t, testKey, "__Host-sid", id) + "; PHPSESSID=" + id}}
+			s := m.Load(ctx, hdr)
+			s.Keys()
+			_ = s.Deadline()
+			s.Set("touched", true)
+			if err := m.Commit(ctx, s, http.Header{}); err != nil && !errors.Is(err, core.ErrCorrupt) && !errors.Is(err, core.ErrUnsupportedType) {
+				t.Fatalf("commit after loading %q: %v", data, err)
+			}
+			m.Release(s)
+			store.Write(ctx, id, data, time.Now().Add(time.Hour))
 		}
 	})
 }

@@ -4,8 +4,8 @@
 # Cluster and PostgreSQL on 127.0.0.1 (scripts/services.sh), runs go vet and
 # go test -race in each module, and stops the servers again, whatever happens.
 #
-#   scripts/test.sh            # everything
-#   scripts/test.sh ./core     # only the modules under a path
+#   scripts/test.sh            # everything, then every fuzz target (scripts/fuzz.sh)
+#   scripts/test.sh ./core     # only the modules under a path, no fuzzing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -36,6 +36,11 @@ for dir in $modules; do
 		go test -race -count=1 -timeout 15m ./...
 	) || failed+=("$dir")
 done
+
+# Every decoder of untrusted bytes, fuzzed for a bounded time (FUZZTIME).
+if [ -z "${1:-}" ]; then
+	scripts/fuzz.sh || failed+=(fuzz)
+fi
 
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "FAILED modules: ${failed[*]}" >&2
