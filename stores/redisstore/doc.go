@@ -34,12 +34,50 @@
 //
 // # Locks
 //
-// A lock is SET <lock key> <random token> NX PX LockTTL, retried with
-// jittered backoff while another request holds it; release is a
-// compare-and-delete on the token, the same protocol phpredis uses. A dead
-// holder's lock expires after LockTTL; a holder that outlives it gets
+// A lock is SET <lock key> <random token> NX PX LockTTL (in a script),
+// retried with jittered backoff while another request holds it; release
+// is a compare-and-delete on the token, the same protocol phpredis uses. A
+// dead holder's lock expires after LockTTL; a holder that outlives it gets
 // core.ErrLockLost from its write, and its data is not applied. Locks are
 // not extended while held: set LockTTL above your slowest request.
+//
+// # Faults: no lock left behind, no ambiguous write
+//
+// A command whose reply is lost (a read timeout, a broken connection) may
+// have run, may still run — go-redis resends a timed-out command on a new
+// connection, and a Redis that stalled (a fork, a swap storm, SIGSTOP)
+// runs every command it buffered when it resumes — or may never run. Two
+// rules keep that from blocking sessions or misleading clients.
+//
+// Lock attempts are idempotent per token: a resent attempt that finds the
+// lock already holding its own token has taken it, rather than finding it
+// "held by someone else" and waiting for it to expire. An attempt that
+// fails with an error is abandoned: the store settles it in the background
+// as soon as Redis answers again — the lock is released if the attempt took
+// it, and a fence key makes sure a copy of the attempt that Redis has not
+// run yet never takes it. After a stall a session is free within a fraction
+// of a second of Redis answering again, not LockTTL later. A stall longer
+// than LockTTL is treated like a holder that died: a lock still taken when
+// Redis resumes expires LockTTL later.
+//
+// A locked write carries a fence key of its own, named by a random nonce:
+// the script that writes and releases also records there that it applied,
+// and a resent copy answers what the fence says instead of running again
+// (which would find the lock released and report a lost lock). When a
+// write's reply is lost, Write asks Redis (settleScript): "applied" makes
+// Write return nil; otherwise the fence is closed, so the write can never
+// apply later, the lock is released, and Write returns the error — a 5xx
+// from the Manager then always means "not applied". Only if Redis stays
+// unreachable for the whole settling time (five seconds) does Write return
+// an error saying the outcome is unknown. Fence keys are small, live
+// LockTTL and sit under the key prefix: one per locked write, and one per
+// abandoned lock attempt.
+//
+// On a Cluster without hash tags (NoHashTag, PHP layout) the fence key
+// cannot share a slot with the lock: there a resent attempt still counts as
+// the same attempt, an abandoned one is released by compare-and-delete
+// (which a copy Redis runs later can undo until LockTTL), and a write
+// whose reply is lost is settled by reading the record back.
 //
 // # Failures
 //

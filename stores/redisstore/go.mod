@@ -5,6 +5,7 @@ go 1.22
 require (
 	github.com/redis/go-redis/v9 v9.17.3
 	github.com/sessionkit/sessionkit v0.0.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
@@ -37,6 +38,14 @@ const unlockTimeout = 5 * time.Second
 // outlives LockTTL loses the lock to the next request and its write is
 // refused with core.ErrLockLost. The lock is never extended (phpredis does
 // not extend it either).
+//
+// Every attempt of one Lock call sends the same token, and an attempt that
+// finds its own token in the lock has taken it: a retry by go-redis after a
+// lost reply counts as success. An attempt that fails with an error may
+// still have taken the lock, now or later; Lock returns the error at once
+// and the store settles the attempt in the background (settle.go): the
+// lock is released if the attempt took it, and a copy of the attempt that
+// Redis has not run yet will not take it.
 func (s *Store) Lock(ctx context.Context, id string) (core.Lock, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("lock", err)
@@ -50,6 +59,7 @@ func (s *Store) Lock(ctx context.Context, id string) (core.Lock, error) {
 	for {
 		ok, err := l.try(ctx)
 		if err != nil {
+			l.abandon()
 			if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 				return nil, fmt.Errorf("redisstore: lock: %w (%w)", ctxErr, err)
 			}
@@ -98,11 +108,9 @@ type lock struct {
 // try makes one attempt at the lock and, when it succeeds, reads the data.
 func (l *lock) try(ctx context.Context) (bool, error) {
 	if l.s.oneKeyspace {
-		res, err := lockScript.Run(ctx, l.s.client, []string{l.lockKey, l.key}, l.token, l.s.opts.LockTTL.Milliseconds()).Slice()
+		keys := []string{l.lockKey, l.key, fenceKey(l.lockKey, l.token)}
+		res, err := lockScript.Run(ctx, l.s.client, keys, l.token, l.s.opts.LockTTL.Milliseconds()).Slice()
 		if err != nil {
-			// The script may have run and only its reply been lost: free
-			// the lock rather than leave the session blocked for LockTTL.
-			l.release(ctx)
 			return false, err
 		}
 		if len(res) == 0 {
@@ -123,8 +131,8 @@ func (l *lock) try(ctx context.Context) (bool, error) {
 	}
 	// Cluster without hash tags: the two keys live in different slots, so
 	// lock first, then read.
-	ok, err := l.s.client.SetNX(ctx, l.lockKey, l.token, l.s.opts.LockTTL).Result()
-	if err != nil || !ok {
+	n, err := lockOnlyScript.Run(ctx, l.s.client, []string{l.lockKey}, l.token, l.s.opts.LockTTL.Milliseconds()).Int()
+	if err != nil || n != 1 {
 		return false, err
 	}
 	data, err := l.s.client.Get(ctx, l.key).Bytes()
@@ -133,11 +141,23 @@ func (l *lock) try(ctx context.Context) (bool, error) {
 		l.prefetched = true
 		return true, nil
 	case err != nil:
-		l.release(ctx)
 		return false, err
 	}
 	l.data, l.found, l.prefetched = data, true, true
 	return true, nil
+}
+
+// abandon gives up an attempt that failed with an error, which leaves in
+// doubt whether it took the lock (now, or later: a stalled Redis processes
+// the commands it buffered when it resumes). The store settles it in the
+// background (settle.go), so the request's error is not held up by a
+// Redis that does not answer.
+func (l *lock) abandon() {
+	j := settleJob{lockKey: l.lockKey, token: l.token, until: time.Now().Add(l.s.opts.LockTTL)}
+	if l.s.oneKeyspace {
+		j.fence = fenceKey(l.lockKey, l.token)
+	}
+	l.s.settleLater(j)
 }
 
 // Read returns the record the lock protects. The first call serves the
@@ -163,6 +183,12 @@ func (l *lock) Read(ctx context.Context) ([]byte, bool, error) {
 // core.ErrLockLost, nothing written), and releases the lock in the same
 // script. A later Write by the same holder is still accepted as long as
 // nobody took the lock and the record is still what this holder wrote.
+//
+// Its outcome is never ambiguous: nil means the data was written, an error
+// means it was not and will not be. When the script's reply is lost, Write
+// asks Redis which it was (settle) before it answers; only if Redis stays
+// unreachable through that question too does it return an error that says
+// the outcome is unknown.
 func (l *lock) Write(ctx context.Context, data []byte, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("write", err)
@@ -176,12 +202,8 @@ func (l *lock) Write(ctx context.Context, data []byte, expiry time.Time) error {
 		sum = hex.EncodeToString(h[:])
 	}
 	if l.s.oneKeyspace {
-		n, err := writeScript.Run(ctx, l.s.client, []string{l.lockKey, l.key}, l.token, data, ms, l.written).Int()
-		if err != nil {
-			return wrap("write", err)
-		}
-		if n != 1 {
-			return errLockLost
+		if err := l.writeScripted(ctx, data, ms); err != nil {
+			return err
 		}
 	} else if err := l.writeSplit(ctx, data, ms); err != nil {
 		return err
@@ -191,9 +213,41 @@ func (l *lock) Write(ctx context.Context, data []byte, expiry time.Time) error {
 	return nil
 }
 
+// writeScripted runs writeScript under a fence key of its own and settles
+// its outcome if the reply is lost.
+func (l *lock) writeScripted(ctx context.Context, data []byte, ms int64) error {
+	nonce, err := newToken()
+	if err != nil {
+		return wrap("write", err)
+	}
+	fence := fenceKey(l.lockKey, nonce)
+	keys := []string{l.lockKey, l.key, fence}
+	fenceTTL := l.s.opts.LockTTL.Milliseconds()
+	n, err := writeScript.Run(ctx, l.s.client, keys, l.token, data, ms, l.written, fenceTTL).Int()
+	if err != nil {
+		// Whatever failed — the connection, a timeout, a retry that got an
+		// error after an earlier try had run — the script may have run.
+		applied, serr := l.settle(ctx, fence)
+		switch {
+		case serr != nil:
+			return fmt.Errorf("redisstore: write: outcome unknown, Redis did not answer whether it applied (%w): %w", serr, err)
+		case !applied:
+			l.released = true // settleScript released the lock
+			return wrap("write", err)
+		}
+		n = 1
+	}
+	if n != 1 {
+		return errLockLost
+	}
+	return nil
+}
+
 // writeSplit is Write for a Cluster without hash tags, phpredis' way:
 // check the token, write, release — three commands, and a holder whose
-// lock expires between the check and the write still writes.
+// lock expires between the check and the write still writes. SET and DEL
+// are idempotent, so a retried one does no harm; when the reply is lost,
+// the record is read back to tell whether the write landed.
 func (l *lock) writeSplit(ctx context.Context, data []byte, ms int64) error {
 	if l.released {
 		return errLockLost
@@ -210,11 +264,36 @@ func (l *lock) writeSplit(ctx context.Context, data []byte, ms int64) error {
 	} else {
 		err = l.s.client.Del(ctx, l.key).Err()
 	}
-	if err != nil {
+	if err != nil && !l.landed(ctx, data, ms) {
 		return wrap("write", err)
 	}
 	l.release(ctx)
 	return nil
+}
+
+// landed reports whether the record holds what a write whose reply was
+// lost wanted: data, or no record for a delete (ms == 0).
+func (l *lock) landed(ctx context.Context, data []byte, ms int64) bool {
+	var (
+		got   []byte
+		found bool
+	)
+	err := l.s.untilAnswered(ctx, func(ctx context.Context) error {
+		var err error
+		got, err = l.s.client.Get(ctx, l.key).Bytes()
+		found = err == nil
+		if errors.Is(err, redis.Nil) {
+			err = nil
+		}
+		return err
+	})
+	if err != nil {
+		return false
+	}
+	if ms == 0 {
+		return !found
+	}
+	return found && bytes.Equal(got, data)
 }
 
 // Unlock releases the lock if this holder still has it (compare-and-delete

@@ -12,8 +12,8 @@ import (
 // scanCount is the COUNT hint of each SCAN call.
 const scanCount = 500
 
-// DeleteAll deletes every key under KeyPrefix — all sessions and their
-// locks — and reports how many it deleted: "log everybody out", or cleanup
+// DeleteAll deletes every key under KeyPrefix — all sessions, their locks
+// and fence keys — and reports how many it deleted: "log everybody out", or cleanup
 // after a test that used its own prefix. It walks the keyspace with SCAN
 // (never KEYS or FLUSHDB, which block the server), on every master of a
 // Cluster or shard of a Ring, so its cost grows with the size of the whole

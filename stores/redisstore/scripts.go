@@ -36,26 +36,54 @@ return 1
 // lockScript takes a session's lock and, in the same round trip, reads the
 // data the lock protects.
 //
-//	KEYS[1] lock key, KEYS[2] data key
-//	ARGV[1] the holder's random token, ARGV[2] lock TTL in ms
+//	KEYS[1] lock key, KEYS[2] data key, KEYS[3] the attempt's fence key
+//	ARGV[1] the attempt's random token, ARGV[2] lock TTL in ms
 //
-// It returns {1, data or nil} when the lock was taken, {0} when another
-// holder has it.
+// It returns {1, data or nil} when the lock is the caller's, {0} when
+// another holder has it. It is idempotent per token: a client that resends
+// it because the reply was lost (go-redis retries timeouts) finds the lock
+// already holding its token and gets {1, …} again, not {0}. It never takes
+// the lock once the fence key exists: settleScript sets it when the client
+// gave the attempt up, so a copy of the script still queued somewhere (a
+// stalled server processes every command it buffered when it resumes) can
+// no longer take a lock nobody will release.
 var lockScript = redis.NewScript(`
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
   return {1, redis.call('GET', KEYS[2])}
 end
-return {0}
+if holder or redis.call('EXISTS', KEYS[3]) == 1 then
+  return {0}
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {1, redis.call('GET', KEYS[2])}
+`)
+
+// lockOnlyScript is lockScript for a Cluster without hash tags, where the
+// data key and the lock key live in different slots: it takes the lock
+// alone, idempotent per token in the same way, and has no fence.
+//
+//	KEYS[1] lock key
+//	ARGV[1] the attempt's token, ARGV[2] lock TTL in ms
+//
+// It returns 1 when the lock is the caller's, 0 when another holder has it.
+var lockOnlyScript = redis.NewScript(`
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return 1 end
+if holder then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
 `)
 
 // writeScript is a locked write that also releases the lock, so a locked
 // read-modify-write costs two round trips (lockScript, writeScript).
 //
-//	KEYS[1] lock key, KEYS[2] data key
+//	KEYS[1] lock key, KEYS[2] data key, KEYS[3] the write's fence key
 //	ARGV[1] the holder's token
 //	ARGV[2] the new bytes
 //	ARGV[3] time to live in ms; 0 deletes instead of writing
 //	ARGV[4] SHA-1 (hex) of the bytes this holder wrote last, or ""
+//	ARGV[5] fence TTL in ms
 //
 // The write happens while the lock still holds the token. After the
 // holder's own earlier write released the lock (ARGV[4] set), a further
@@ -63,7 +91,16 @@ return {0}
 // this holder wrote: no other request is in the middle of a
 // read-modify-write and none finished one in between. Anything else is a
 // lost lock: 0, nothing written.
+//
+// The fence key, named by a nonce of this one write, records its outcome:
+// "1" once it applied, "0" once settleScript gave it up. A resent copy of
+// the script (a retry after a lost reply) returns what the fence says
+// instead of running again: 1 for a write that applied, where a second run
+// would find the lock released and answer 0, "lock lost". A copy that
+// arrives after the write was given up applies nothing.
 var writeScript = redis.NewScript(`
+local done = redis.call('GET', KEYS[3])
+if done then return tonumber(done) end
 local holder = redis.call('GET', KEYS[1])
 if holder ~= ARGV[1] then
   if ARGV[4] == '' or holder then return 0 end
@@ -76,7 +113,27 @@ else
   redis.call('DEL', KEYS[2])
 end
 if holder == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[5])
 return 1
+`)
+
+// settleScript decides the fate of a lock attempt or a locked write whose
+// reply was lost, once and for all.
+//
+//	KEYS[1] lock key, KEYS[2] the attempt's or the write's fence key
+//	ARGV[1] the holder's token, ARGV[2] fence TTL in ms
+//
+// A write that applied has set its fence to "1": the answer is 1. Anything
+// else is settled as not applied: the fence becomes "0", so a copy of the
+// lock or write script still on its way does nothing, and the lock is
+// released if it holds the token. The answer is then 0. Asking again gives
+// the same answer.
+var settleScript = redis.NewScript(`
+local done = redis.call('GET', KEYS[2])
+if done then return tonumber(done) end
+redis.call('SET', KEYS[2], '0', 'PX', ARGV[2])
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
 `)
 
 // releaseScript deletes a lock only if it still holds the caller's token,

@@ -87,6 +87,11 @@ type Store struct {
 	// oneKeyspace is true when every key is reachable from one script: a
 	// plain client (single node or Sentinel) or a hash-tagged layout.
 	oneKeyspace bool
+	// settleTimeout bounds settling a locked write whose reply was lost
+	// (defaultSettleTimeout; tests shorten it).
+	settleTimeout time.Duration
+	// settler settles abandoned lock attempts in the background.
+	settler settler
 }
 
 // New returns a Store over client, which the caller owns: the store never
@@ -123,7 +128,7 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redisstore: KeyPrefix %q contains a brace; braces are reserved for the hash tag: %w", opts.KeyPrefix, core.ErrConfig)
 	}
 	_, plain := client.(*redis.Client) // single node, or a Sentinel failover client
-	return &Store{client: client, opts: opts, oneKeyspace: plain || !opts.NoHashTag}, nil
+	return &Store{client: client, opts: opts, oneKeyspace: plain || !opts.NoHashTag, settleTimeout: defaultSettleTimeout}, nil
 }
 
 // key returns the data key of id.
