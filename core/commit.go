@@ -27,6 +27,7 @@ func (m *Manager) Commit(ctx context.Context, s *Session, h ResponseHeader) erro
 	err := m.commit(ctx, s, h)
 	if err != nil {
 		s.err = err
+		m.observeErr(ctx, err)
 	}
 	s.headersOut = true
 	return err

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -110,6 +111,13 @@ type Config struct {
 	// 409 for conflicts, 413 for data over MaxDataSize, 500 otherwise, with
 	// a short text body and Cache-Control: no-store.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Observer, if set, is told of every session created, loaded,
+	// regenerated, destroyed or expired, every token rejected, store
+	// error, lock wait, conflict and oversized commit (Event). It runs on
+	// the request's goroutine: keep it cheap. The otel module turns it into
+	// OpenTelemetry metrics and span events.
+	Observer func(ctx context.Context, e Event)
 
 	// Logger receives rejected input and store errors (never raw IDs).
 	// Default slog.Default().

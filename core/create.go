@@ -21,6 +21,7 @@ func (m *Manager) create(ctx context.Context, s *Session, now time.Time) error {
 	s.id, s.target, s.state = id, id, stateLoaded
 	s.regenerate = false
 	m.stored(ctx, s, r, data, expiry)
+	m.observe(ctx, Event{Kind: EventCreated})
 	return nil
 }
 

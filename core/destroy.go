@@ -38,6 +38,7 @@ func (m *Manager) endChain(ctx context.Context, id string, lock Lock, data []byt
 		}
 		if live {
 			ended++
+			m.observe(ctx, Event{Kind: EventDestroyed})
 		}
 		if rec.movedTo == "" || !follow(&rec) {
 			break

@@ -22,6 +22,7 @@ func (m *Manager) Load(ctx context.Context, h RequestHeader) *Session {
 		s.id, s.target, s.state = id, id, stateUnloaded
 	case reason != rejectNone:
 		m.log.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session token rejected", slog.String("reason", reason))
+		m.observe(ctx, Event{Kind: EventTokenRejected, Reason: reason})
 	}
 	if m.cfg.EagerLoad && s.state == stateUnloaded {
 		s.mu.Lock()
@@ -42,9 +43,11 @@ func (m *Manager) load(s *Session) {
 		if err != nil {
 			s.err = err
 			m.logError(s.ctx, "sessionkit: session load failed", id, err)
+			m.observeErr(s.ctx, err)
 			return
 		}
 		if !found {
+			m.observe(s.ctx, Event{Kind: EventExpired, Reason: "idle"})
 			m.reset(s)
 			return
 		}
@@ -69,10 +72,12 @@ func (m *Manager) load(s *Session) {
 			if err := m.store.Destroy(s.ctx, id); err != nil {
 				m.logWarn(s.ctx, "sessionkit: destroying an expired session failed", id, err)
 			}
+			m.observe(s.ctx, Event{Kind: EventExpired, Reason: "absolute"})
 			m.reset(s)
 			return
 		}
 		s.target, s.rec, s.loaded, s.values, s.state = id, rec, data, values, stateLoaded
+		m.observe(s.ctx, Event{Kind: EventLoaded})
 		return
 	}
 }

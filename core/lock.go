@@ -25,10 +25,14 @@ func (m *Manager) readForUpdate(s *Session, id string) ([]byte, bool, error) {
 // ran out of time (or a request that went away) is ErrLockTimeout; a lock
 // call that failed is a store error.
 func (m *Manager) acquire(ctx context.Context, id string) (Lock, error) {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.LockTimeout)
-	lock, err := m.store.(Locker).Lock(ctx, id)
-	timedOut := ctx.Err() != nil
+	start := time.Now()
+	lctx, cancel := context.WithTimeout(ctx, m.cfg.LockTimeout)
+	lock, err := m.store.(Locker).Lock(lctx, id)
+	timedOut := lctx.Err() != nil
 	cancel()
+	if err == nil {
+		m.observe(ctx, Event{Kind: EventLockWait, Duration: time.Since(start)})
+	}
 	if err != nil {
 		if timedOut {
 			return nil, errors.Join(ErrLockTimeout, err)

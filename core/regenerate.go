@@ -42,6 +42,7 @@ func (m *Manager) regenerate(ctx context.Context, s *Session, now time.Time) err
 	}
 	s.id, s.target, s.regenerate = newID, newID, false
 	m.stored(ctx, s, r, data, expiry)
+	m.observe(ctx, Event{Kind: EventRegenerated})
 	return nil
 }
 
