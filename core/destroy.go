@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -158,6 +159,30 @@ func (m *Manager) indexUser(ctx context.Context, user, id string, expiry time.Ti
 // that loaded one of them earlier can write it back. It needs a store with
 // the UserIndex capability (ErrConfig otherwise).
 func (m *Manager) DestroyUser(ctx context.Context, user string) (int, error) {
+	return m.destroyUser(ctx, user, "")
+}
+
+// DestroyOtherSessions ends every session of s's user but s itself ("log
+// out my other devices", ASVS 7.4.5), with DestroyUser's guarantees, and
+// returns how many it ended. A session bound to no user has no others.
+func (m *Manager) DestroyOtherSessions(ctx context.Context, s *Session) (int, error) {
+	if s == nil {
+		return 0, ErrNoSession
+	}
+	s.mu.Lock()
+	ok := s.ensure()
+	user, keep := s.rec.user, s.target
+	s.mu.Unlock()
+	if !ok {
+		return 0, s.Err()
+	}
+	if user == "" {
+		return 0, nil
+	}
+	return m.destroyUser(ctx, user, keep)
+}
+
+func (m *Manager) destroyUser(ctx context.Context, user, keep string) (int, error) {
 	if !m.caps.Has(CanIndexUser) {
 		return 0, errorf(ErrConfig, "%T has no UserIndex capability", m.store)
 	}
@@ -172,6 +197,9 @@ func (m *Manager) DestroyUser(ctx context.Context, user string) (int, error) {
 	all := func(*record) bool { return true }
 	n := 0
 	for _, id := range ids {
+		if id == keep {
+			continue
+		}
 		k, err := m.endChain(ctx, id, nil, nil, user, all)
 		n += k
 		if err != nil {
@@ -182,4 +210,46 @@ func (m *Manager) DestroyUser(ctx context.Context, user string) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// SessionInfo describes one live session of a user, for a "your sessions"
+// page. It never holds the session's ID.
+type SessionInfo struct {
+	IDHash   string    // the ID's salted hash, as logs show it (per process)
+	Created  time.Time // when the session was created
+	LastSeen time.Time // when it was last written (zero in PlainRecords mode)
+	Deadline time.Time // its absolute deadline
+	Remember bool      // a persistent ("remember me") session
+}
+
+// UserSessions lists the live sessions bound to user (Session.SetUser),
+// oldest first. It needs a store with the UserIndex capability. It reads
+// each session once and takes no lock.
+func (m *Manager) UserSessions(ctx context.Context, user string) ([]SessionInfo, error) {
+	if !m.caps.Has(CanIndexUser) {
+		return nil, errorf(ErrConfig, "%T has no UserIndex capability", m.store)
+	}
+	ids, err := m.store.(UserIndex).UserSessions(ctx, user)
+	if err != nil {
+		return nil, storeErr("user_sessions", err)
+	}
+	var out []SessionInfo
+	now := time.Now()
+	for _, id := range ids {
+		data, found, err := m.store.Read(ctx, id)
+		if err != nil {
+			return nil, storeErr("read", err)
+		}
+		if !found {
+			continue
+		}
+		rec, _, err := m.decode(data)
+		if err != nil || !rec.live() || rec.user != user || !now.Before(rec.deadline) {
+			continue
+		}
+		out = append(out, SessionInfo{IDHash: m.tokens.logID(id), Created: rec.created,
+			LastSeen: rec.written, Deadline: rec.deadline, Remember: rec.remember})
+	}
+	slices.SortFunc(out, func(a, b SessionInfo) int { return a.Created.Compare(b.Created) })
+	return out, nil
 }

@@ -468,3 +468,62 @@ func mustRequest(t *testing.T) *http.Request {
 	}
 	return r
 }
+
+// "Log out my other devices" ends every session of the user but the
+// current one; UserSessions lists the live ones without their IDs.
+func TestDestroyOtherSessionsAndList(t *testing.T) {
+	m, err := core.New(nil, core.Config{Keys: [][]byte{testKey}, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx := context.Background()
+	var cookies []string
+	for i := 0; i < 4; i++ {
+		s := m.Load(ctx, http.Header{})
+		s.SetUser("erin")
+		s.Remember(i == 0)
+		h := http.Header{}
+		if err := m.Commit(ctx, s, h); err != nil {
+			t.Fatal(err)
+		}
+		cookies = append(cookies, strings.SplitN(h.Get("Set-Cookie"), ";", 2)[0])
+	}
+	list, err := m.UserSessions(ctx, "erin")
+	if err != nil || len(list) != 4 {
+		t.Fatalf("UserSessions = %d, %v; want 4", len(list), err)
+	}
+	remembered := 0
+	for _, info := range list {
+		for _, c := range cookies {
+			if strings.Contains(c, info.IDHash) {
+				t.Fatal("the listing reveals an ID")
+			}
+		}
+		if info.Created.IsZero() || info.Deadline.IsZero() {
+			t.Fatalf("incomplete info %+v", info)
+		}
+		if info.Remember {
+			remembered++
+		}
+	}
+	if remembered != 1 {
+		t.Fatalf("%d remembered sessions listed, want 1", remembered)
+	}
+	current := m.Load(ctx, http.Header{"Cookie": {cookies[2]}})
+	n, err := m.DestroyOtherSessions(ctx, current)
+	if err != nil || n != 3 {
+		t.Fatalf("DestroyOtherSessions = %d, %v; want 3", n, err)
+	}
+	m.Release(current)
+	for i, c := range cookies {
+		s := m.Load(ctx, http.Header{"Cookie": {c}})
+		if alive := s.User() == "erin"; alive != (i == 2) {
+			t.Fatalf("session %d alive=%v after logging out the others from session 2", i, alive)
+		}
+		m.Release(s)
+	}
+	if list, _ := m.UserSessions(ctx, "erin"); len(list) != 1 {
+		t.Fatalf("UserSessions after: %d, want 1", len(list))
+	}
+}
