@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +143,39 @@ func TestDestroyUserLogsOutEverywhere(t *testing.T) {
 		if _, u, _ := h.get("/user", "Cookie", "sid="+c); u != "" {
 			t.Fatal("a session survived DestroyUser")
 		}
+	}
+}
+
+// The middleware's writer claims Flusher, Hijacker and ReaderFrom exactly
+// when the writer under it has them.
+func TestWriterClaimsOnlyWhatItHas(t *testing.T) {
+	m, err := core.New(nil, core.Config{Keys: [][]byte{testKey}, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var flush, hijack, readFrom bool
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, flush = w.(http.Flusher)
+		_, hijack = w.(http.Hijacker)
+		_, readFrom = w.(io.ReaderFrom)
+	}))
+	h.ServeHTTP(newRecorder(), mustRequest(t)) // Header, Write, WriteHeader only
+	if flush || hijack || readFrom {
+		t.Fatalf("over a bare writer: Flusher %v, Hijacker %v, ReaderFrom %v; want none", flush, hijack, readFrom)
+	}
+	h.ServeHTTP(httptest.NewRecorder(), mustRequest(t)) // a Flusher
+	if !flush || hijack || readFrom {
+		t.Fatalf("over httptest.ResponseRecorder: Flusher %v, Hijacker %v, ReaderFrom %v; want the Flusher only", flush, hijack, readFrom)
+	}
+	srv := httptest.NewServer(h) // net/http's own writer has all three
+	defer srv.Close()
+	res, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if !flush || !hijack || !readFrom {
+		t.Fatalf("over net/http's writer: Flusher %v, Hijacker %v, ReaderFrom %v; want all", flush, hijack, readFrom)
 	}
 }

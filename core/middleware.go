@@ -28,7 +28,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			return
 		}
 		sw := &sessionWriter{ResponseWriter: w, g: m.NewGuard(s, r)}
-		next.ServeHTTP(sw, r.WithContext(NewContext(r.Context(), s)))
+		next.ServeHTTP(sw.wrap(), r.WithContext(NewContext(r.Context(), s)))
 		sw.g.Finish(w)
 	})
 }
@@ -91,37 +91,87 @@ func (w *sessionWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// Flush implements http.Flusher.
-func (w *sessionWriter) Flush() {
-	if !w.before() {
-		return
+// wrap returns w with exactly the optional interfaces (http.Flusher,
+// http.Hijacker, io.ReaderFrom) of the writer under it, each committing the
+// session first: a handler that tests for one gets the truth.
+func (w *sessionWriter) wrap() http.ResponseWriter {
+	_, f := w.ResponseWriter.(http.Flusher)
+	_, h := w.ResponseWriter.(http.Hijacker)
+	_, r := w.ResponseWriter.(io.ReaderFrom)
+	fl, hj, rf := flushW{w}, hijackW{w}, readFromW{w}
+	switch {
+	case f && h && r:
+		return struct {
+			*sessionWriter
+			flushW
+			hijackW
+			readFromW
+		}{w, fl, hj, rf}
+	case f && h:
+		return struct {
+			*sessionWriter
+			flushW
+			hijackW
+		}{w, fl, hj}
+	case f && r:
+		return struct {
+			*sessionWriter
+			flushW
+			readFromW
+		}{w, fl, rf}
+	case h && r:
+		return struct {
+			*sessionWriter
+			hijackW
+			readFromW
+		}{w, hj, rf}
+	case f:
+		return struct {
+			*sessionWriter
+			flushW
+		}{w, fl}
+	case h:
+		return struct {
+			*sessionWriter
+			hijackW
+		}{w, hj}
+	case r:
+		return struct {
+			*sessionWriter
+			readFromW
+		}{w, rf}
 	}
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
+	return w
+}
+
+type flushW struct{ w *sessionWriter }
+
+// Flush implements http.Flusher; the session is committed first.
+func (f flushW) Flush() {
+	if f.w.before() {
+		f.w.ResponseWriter.(http.Flusher).Flush()
 	}
 }
+
+type hijackW struct{ w *sessionWriter }
 
 // Hijack implements http.Hijacker; the session is committed first.
-func (w *sessionWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if !w.before() {
+func (h hijackW) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !h.w.before() {
 		return nil, nil, errResponseReplaced
 	}
-	h, ok := w.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, http.ErrNotSupported
-	}
-	return h.Hijack()
+	return h.w.ResponseWriter.(http.Hijacker).Hijack()
 }
 
-// ReadFrom keeps sendfile and friends available.
-func (w *sessionWriter) ReadFrom(src io.Reader) (int64, error) {
-	if !w.before() {
+type readFromW struct{ w *sessionWriter }
+
+// ReadFrom keeps sendfile and friends available; the session is committed
+// first.
+func (r readFromW) ReadFrom(src io.Reader) (int64, error) {
+	if !r.w.before() {
 		return 0, errResponseReplaced
 	}
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(src)
-	}
-	return io.Copy(w.ResponseWriter, src)
+	return r.w.ResponseWriter.(io.ReaderFrom).ReadFrom(src)
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
