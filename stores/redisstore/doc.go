@@ -69,7 +69,10 @@
 // apply later, the lock is released, and Write returns the error — a 5xx
 // from the Manager then always means "not applied". Only if Redis stays
 // unreachable for the whole settling time (five seconds) does Write return
-// an error saying the outcome is unknown. Fence keys are small, live
+// an error saying the outcome is unknown; the store then settles the write
+// in the background once Redis answers, so it does not apply at some later
+// time unless it already had, and its lock is released. An Unlock that gets
+// no answer is finished in the background too. Fence keys are small, live
 // LockTTL and sit under the key prefix: one per locked write, and one per
 // abandoned lock attempt.
 //

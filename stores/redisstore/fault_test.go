@@ -351,7 +351,38 @@ func TestLockedWriteReplyLost(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), "outcome unknown") {
 					t.Fatalf("Write with no answer at all: %v, want an outcome-unknown error", err)
 				}
+				// Once Redis answers again, the store finishes it in the
+				// background: the lock is released, and the write can no
+				// longer apply.
+				eventually(t, "the lock of the unsettled write is released", func() bool {
+					return lockState(ctx, t, plain, s, id) == ""
+				})
+				if v := late.deliver(ctx, t, plain); v != int64(0) {
+					t.Fatalf("late write answered %v, want 0", v)
+				}
+				wantRecord(ctx, t, s, id, "old")
 				wantFree(t, id, l)
+			})
+		})
+	}
+}
+
+// TestUnlockNoAnswer: an Unlock that Redis does not answer reports its
+// error, and the store releases the lock in the background.
+func TestUnlockNoAnswer(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := storetest.Context(t)
+			s, h, plain := hooked(t, b)
+			id := storetest.NewID(t)
+			l := mustLock(ctx, t, s, id)
+			var late held
+			h.arm(releaseScript, late.fault)
+			if err := l.Unlock(ctx); err == nil {
+				t.Fatal("Unlock that got no answer reported success")
+			}
+			eventually(t, "the lock is released", func() bool {
+				return lockState(ctx, t, plain, s, id) == ""
 			})
 		})
 	}

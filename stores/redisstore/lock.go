@@ -230,6 +230,10 @@ func (l *lock) writeScripted(ctx context.Context, data []byte, ms int64) error {
 		applied, serr := l.settle(ctx, fence)
 		switch {
 		case serr != nil:
+			// Settle it in the background once Redis answers, so that it
+			// cannot apply at some later time and its lock is released.
+			l.s.settleLater(settleJob{lockKey: l.lockKey, token: l.token, fence: fence, until: time.Now().Add(l.s.opts.LockTTL)})
+			l.released = true
 			return fmt.Errorf("redisstore: write: outcome unknown, Redis did not answer whether it applied (%w): %w", serr, err)
 		case !applied:
 			l.released = true // settleScript released the lock
@@ -300,7 +304,9 @@ func (l *lock) landed(ctx context.Context, data []byte, ms int64) bool {
 // on the token). After a successful Write it has nothing left to do and
 // costs no round trip. It runs even when ctx is already cancelled — a
 // request that ended early must not leave its session locked for LockTTL —
-// bounded by the client's timeouts and five seconds.
+// bounded by the client's timeouts and five seconds. If Redis does not
+// answer, Unlock returns the error and the store goes on releasing the
+// lock in the background (settle.go).
 func (l *lock) Unlock(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -309,10 +315,11 @@ func (l *lock) Unlock(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
 	defer cancel()
+	l.released = true
 	if err := releaseScript.Run(ctx, l.s.client, []string{l.lockKey}, l.token).Err(); err != nil {
+		l.s.settleLater(settleJob{lockKey: l.lockKey, token: l.token, until: time.Now().Add(l.s.opts.LockTTL)})
 		return wrap("unlock", err)
 	}
-	l.released = true
 	return nil
 }
 

@@ -24,7 +24,8 @@ import (
 //     lock is released (or never taken) as soon as Redis is back, however
 //     long it stalled — up to LockTTL, after which an attempt Redis still
 //     held back behaves like a holder that died: its lock expires LockTTL
-//     after Redis took it.
+//     after Redis took it. A write that got no answer in time, and an
+//     Unlock that got none, are finished the same way.
 
 // defaultSettleTimeout bounds settling a locked write (Store.settleTimeout).
 const defaultSettleTimeout = 5 * time.Second
@@ -43,11 +44,12 @@ const settleRetryMax = 250 * time.Millisecond
 // slot) and the same prefix (DeleteAll finds it).
 func fenceKey(lockKey, nonce string) string { return lockKey + ":" + nonce }
 
-// settleJob is a lock attempt to settle in the background.
+// settleJob is a lock attempt or a write to settle, or a lock to release,
+// in the background.
 type settleJob struct {
 	lockKey, token string
-	// fence is the attempt's fence key; "" on a Cluster without hash tags,
-	// where the attempt can only be released (compare-and-delete).
+	// fence is the attempt's or the write's fence key; "" for a plain
+	// release (compare-and-delete), as on a Cluster without hash tags.
 	fence string
 	until time.Time // give up then: the lock has expired
 }
@@ -85,7 +87,7 @@ func (s *Store) settleLoop() {
 		s.settler.mu.Unlock()
 		var left []settleJob
 		for i, j := range jobs {
-			err := s.settleAttempt(j)
+			err := s.settleOne(j)
 			if errors.Is(err, redis.ErrClosed) {
 				// The application closed its client: nothing can be
 				// settled any more, and nothing is waiting for it.
@@ -114,9 +116,10 @@ func (s *Store) settleLoop() {
 	}
 }
 
-// settleAttempt settles one abandoned lock attempt: it releases the lock
-// if the attempt took it and fences off any copy still on its way.
-func (s *Store) settleAttempt(j settleJob) error {
+// settleOne settles one job: it releases the lock if it holds the
+// token and, with a fence key, fences off any copy of the attempt or write
+// still on its way.
+func (s *Store) settleOne(j settleJob) error {
 	ctx, cancel := context.WithTimeout(context.Background(), settleCallTimeout)
 	defer cancel()
 	if j.fence == "" {
