@@ -37,11 +37,43 @@
 // round trip, writing the data and releasing the lock another, so a locked
 // read-modify-write costs two.
 //
+// The lock's round trip also opens the transaction its Write will commit
+// (no table touched yet, so no table lock held) and learns its transaction
+// ID. Each locked request therefore uses one transaction ID, and its
+// connection sits "idle in transaction" while the request works; keep
+// idle_in_transaction_session_timeout, if set, above your slowest request.
+//
 // Because a held lock occupies a connection, size the pool (MaxConns) above
 // the number of requests that hold session locks at the same time, plus the
 // ones that only read. Advisory locks are per server session: put the store
 // on a direct connection or a session-pooling proxy, not behind a
 // transaction-pooling PgBouncer.
+//
+// # Faults: no lock left behind, no ambiguous write
+//
+// A crash of the database ends every server session and with it every
+// advisory lock: after the restart each session can be locked at once.
+// The connections that held locks are dropped, not returned to the pool,
+// and nothing of them stays behind in the application (pgx v5.9 fixed a
+// goroutine leaked per connection that broke in the middle of a batch;
+// this module requires it).
+//
+// A locked write sends its upsert, COMMIT and unlock in one batch. If the
+// connection breaks, or the request's context ends, before COMMIT's reply
+// arrives, the transaction may have committed or not; Write then asks the
+// server before it answers (outcome.go): the record holding exactly this
+// write's bytes and expiry, or txid_status saying "committed" with no crash
+// in between, means it committed and Write returns nil; "aborted" means it
+// did not. A transaction still "in progress" — the server has not noticed
+// that the client went away, or the network stopped delivering — is ended
+// with pg_terminate_backend (only that server process, and only while it
+// runs this very transaction), so it can never commit later, and asked
+// about again. A 5xx from the Manager thus means "not applied". Write
+// reports an unknown outcome only if the server cannot be reached for five
+// seconds, or if it crashed, the transaction's ID was handed out again and
+// a later holder has already overwritten the record. A second Write after
+// the first released the lock is a single statement; if its reply is lost,
+// it counts as applied when the record holds its bytes.
 //
 // # Failures and cancellation
 //
@@ -49,5 +81,5 @@
 // (the Manager answers 503), never as an empty session. A cancelled or
 // expired context reaches the driver, which abandons the query; a waiting
 // Lock gives up at once. Requires PostgreSQL 11 or later
-// (hashtextextended, sha256).
+// (hashtextextended, sha256, txid_status).
 package pgstore

@@ -39,10 +39,13 @@ const lockWaitSlice = 500 * time.Millisecond
 // (lock_timeout), until ctx is done (an error wrapping ctx.Err()). The wait
 // and the read of the session's data travel in one round trip (a pipelined
 // batch; the read is its own statement, so it sees everything committed
-// before the lock was granted). The returned lock serves that data from its
-// first Read (core.LockedReader). Its Write (core.LockedWriter) commits the
-// data and then releases the lock, again in one round trip, so a locked
-// read-modify-write costs two; the Unlock that follows is free.
+// before the lock was granted). The same batch opens the transaction the
+// lock's Write will commit and learns its transaction ID, which lets a
+// Write whose COMMIT reply is lost find out whether it committed. The
+// returned lock serves that data from its first Read (core.LockedReader).
+// Its Write (core.LockedWriter) commits the data and then releases the
+// lock, again in one round trip, so a locked read-modify-write costs two;
+// the Unlock that follows is free.
 //
 // A holder that dies loses the lock with its connection, at once. A holder
 // that keeps it past Options.LockTTL loses it then: the lock is released
@@ -78,10 +81,13 @@ type lock struct {
 	s       *Store
 	id, key string // key is what the advisory lock key is hashed from
 
-	mu         sync.Mutex
-	conn       *pgxpool.Conn // holds the advisory lock; nil once released
-	timer      *time.Timer   // releases the lock after LockTTL
-	prefetched bool          // data and found hold the record read with the lock
+	mu    sync.Mutex
+	conn  *pgxpool.Conn // holds the advisory lock; nil once released
+	timer *time.Timer   // releases the lock after LockTTL
+	// tx identifies the transaction conn has open for Write (see
+	// outcome.go).
+	tx         txInfo
+	prefetched bool // data and found hold the record read with the lock
 	data       []byte
 	found      bool
 	released   bool     // by Write, Unlock or the TTL
@@ -98,7 +104,8 @@ const (
 )
 
 // try waits one slice for the lock and reads the data once it is granted,
-// all in one batch. It reports false when the slice ran out.
+// then opens the transaction for the lock's Write, all in one batch. It
+// reports false when the slice ran out.
 func (l *lock) try(ctx context.Context) (bool, error) {
 	conn, err := l.s.pool.Acquire(ctx)
 	if err != nil {
@@ -111,6 +118,7 @@ func (l *lock) try(ctx context.Context) (bool, error) {
 	var (
 		data  []byte
 		found bool
+		tx    txInfo
 	)
 	b := &pgx.Batch{}
 	// SET LOCAL: the timeout ends with the transaction; the session-level
@@ -125,6 +133,10 @@ func (l *lock) try(ctx context.Context) (bool, error) {
 			return err
 		})
 	b.Queue(`COMMIT`)
+	// The write transaction: no table touched yet, so it holds no table
+	// lock while the request works, only its ID.
+	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	b.Queue(txInfoSQL).QueryRow(func(row pgx.Row) error { return row.Scan(&tx.xid, &tx.epoch) })
 	err = conn.SendBatch(ctx, b).Close()
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == lockNotAvailable {
@@ -143,7 +155,8 @@ func (l *lock) try(ctx context.Context) (bool, error) {
 		discard(conn)
 		return false, err
 	}
-	l.conn, l.data, l.found, l.prefetched = conn, data, found, true
+	tx.pid = conn.Conn().PgConn().PID()
+	l.conn, l.tx, l.data, l.found, l.prefetched = conn, tx, data, found, true
 	return true, nil
 }
 
@@ -159,8 +172,9 @@ func discard(conn *pgxpool.Conn) {
 	conn.Release()
 }
 
-// release unlocks and returns the connection; the caller holds l.mu. If the
-// unlock fails the connection is dropped, which releases the lock too.
+// release ends the write transaction, unlocks and returns the connection;
+// the caller holds l.mu. If that fails the connection is dropped, which
+// ends both too.
 func (l *lock) release(ctx context.Context) error {
 	if l.released {
 		return nil
@@ -171,7 +185,10 @@ func (l *lock) release(ctx context.Context) error {
 	l.conn = nil
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	if _, err := conn.Exec(ctx, unlockSQL, l.key); err != nil {
+	b := &pgx.Batch{}
+	b.Queue(`ROLLBACK`)
+	b.Queue(unlockSQL, l.key)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		discard(conn)
 		return err
 	}
@@ -217,6 +234,12 @@ func (l *lock) Read(ctx context.Context) ([]byte, bool, error) {
 // committed, in the same round trip. A later Write by the same holder is
 // still accepted as long as nobody holds the lock and the record is still
 // what this holder wrote.
+//
+// Its outcome is never ambiguous: nil means the data was committed, an
+// error means it was not and will not be. When the connection breaks
+// before COMMIT's reply arrives, Write asks the server whether the
+// transaction committed (outcome.go) before it answers; only if that
+// cannot be told does it return an error that says the outcome is unknown.
 func (l *lock) Write(ctx context.Context, data []byte, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("write", err)
@@ -233,23 +256,52 @@ func (l *lock) Write(ctx context.Context, data []byte, expiry time.Time) error {
 	return errLockLost
 }
 
-// writeAndRelease commits the data and then unlocks: the COMMIT comes
-// first, so the next holder reads this write.
+// writeAndRelease commits the data in the transaction Lock opened and then
+// unlocks: the COMMIT comes first, so the next holder reads this write.
 func (l *lock) writeAndRelease(ctx context.Context, data []byte, expiry time.Time) error {
+	data = nonNil(data)
 	b := &pgx.Batch{}
-	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
-	b.Queue(l.s.upsertSQL(), l.id, nonNil(data), expiry)
+	b.Queue(l.s.upsertSQL(), l.id, data, expiry)
 	b.Queue(`COMMIT`)
 	b.Queue(unlockSQL, l.key)
-	if err := l.conn.SendBatch(ctx, b).Close(); err != nil {
-		// Nothing committed, or the connection broke (and the server
-		// released the lock); Unlock cleans up either way.
+	br := l.conn.SendBatch(ctx, b)
+	_, upsertErr := br.Exec()
+	_, commitErr := br.Exec()
+	_, unlockErr := br.Exec()
+	closeErr := br.Close()
+	err := upsertErr
+	if err == nil {
+		err = commitErr
+	}
+	var pgErr *pgconn.PgError
+	if err != nil && errors.As(err, &pgErr) && !l.conn.Conn().IsClosed() {
+		// The server refused a statement and said so: nothing committed,
+		// and the connection still works (the server skipped the rest of
+		// the batch). End the transaction and release the lock.
+		_ = l.release(ctx)
 		return wrap("write", err)
 	}
-	l.released = true
+	conn := l.conn
+	l.conn, l.released = nil, true
 	l.timer.Stop()
-	l.conn.Release()
-	l.conn = nil
+	if err == nil && unlockErr == nil && closeErr == nil {
+		conn.Release()
+	} else {
+		// A connection that failed somewhere: dropping it releases the
+		// lock if the unlock did not.
+		discard(conn)
+	}
+	if err != nil {
+		// The connection broke or ctx ended before COMMIT's reply came:
+		// whether it committed is for the server to say.
+		committed, rerr := l.s.outcome(ctx, l.tx, l.id, data, expiry)
+		if rerr != nil {
+			return fmt.Errorf("pgstore: write: outcome unknown, %w: %w", rerr, err)
+		}
+		if !committed {
+			return wrap("write", err)
+		}
+	}
 	l.written, l.wrote = sha256.Sum256(data), true
 	return nil
 }
@@ -263,9 +315,13 @@ func (l *lock) writeAgain(ctx context.Context, data []byte, expiry time.Time) er
 WHERE id = $1 AND sha256(data) = $4 AND pg_try_advisory_xact_lock(hashtextextended($5, 0))`,
 		l.id, nonNil(data), expiry, l.written[:], l.key)
 	if err != nil {
-		return wrap("write", err)
-	}
-	if tag.RowsAffected() != 1 {
+		// A single statement: if its reply was lost, the record tells
+		// whether it landed. Best effort — see the package documentation.
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) || !l.s.holds(ctx, l.id, nonNil(data), expiry) {
+			return wrap("write", err)
+		}
+	} else if tag.RowsAffected() != 1 {
 		return errLockLost
 	}
 	l.written = sha256.Sum256(data)

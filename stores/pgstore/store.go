@@ -73,6 +73,10 @@ type Store struct {
 
 	schemaMu sync.Mutex
 	ready    atomic.Bool
+
+	// settleTimeout bounds finding out whether a write whose COMMIT reply
+	// was lost committed (defaultSettleTimeout; tests shorten it).
+	settleTimeout time.Duration
 }
 
 // New returns a Store over pool, which the caller owns: the store never
@@ -99,7 +103,8 @@ func New(pool *pgxpool.Pool, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool, opts: opts, table: table, index: index, lockNS: "sessionkit:" + opts.Table + ":"}, nil
+	return &Store{pool: pool, opts: opts, table: table, index: index, lockNS: "sessionkit:" + opts.Table + ":",
+		settleTimeout: defaultSettleTimeout}, nil
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,49}$`)
