@@ -1,7 +1,17 @@
 package core
 
-import "io"
+import (
+	"io"
+	"time"
+)
 
 // SetIDRandForTest makes m mint IDs from r, so tests can check that a
 // failing random source is an error and never a weak ID.
 func SetIDRandForTest(m *Manager, r io.Reader) { m.ids.rand = r }
+
+// SignForTest returns m's token for id as signed at time at.
+func SignForTest(m *Manager, id string, at time.Time) (string, error) {
+	t := *m.tokens
+	t.now = func() time.Time { return at }
+	return t.sign(id)
+}

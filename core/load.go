@@ -16,7 +16,7 @@ const maxForwardHops = 4
 // new, empty session; it is never an error.
 func (m *Manager) Load(ctx context.Context, h RequestHeader) *Session {
 	s := &Session{m: m, ctx: ctx, state: stateNew, start: time.Now()}
-	id, reason := m.tokens.read(h)
+	id, reason := m.tokens.read(h, s.start)
 	switch {
 	case id != "":
 		s.id, s.target, s.state = id, id, stateUnloaded
@@ -68,7 +68,7 @@ func (m *Manager) load(s *Session) {
 			}
 			id = rec.movedTo
 			continue
-		case !time.Now().Before(rec.deadline):
+		case !s.start.Before(rec.deadline): // the deadline as of the request's start
 			if err := m.store.Destroy(s.ctx, id); err != nil {
 				m.logWarn(s.ctx, "sessionkit: destroying an expired session failed", id, err)
 			}

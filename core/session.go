@@ -123,7 +123,9 @@ func (s *Session) put(key string, v any) {
 		s.values = make(map[string]any, 4)
 	}
 	s.values[key] = v
-	s.markDirty(key)
+	if s.state != stateNew { // a new session is written whole: no need to track keys
+		s.markDirty(key)
+	}
 }
 
 // change runs f under the session's mutex if the session loads and may be
