@@ -2,12 +2,18 @@ package memstore
 
 import (
 	"context"
+	"runtime"
 	"time"
 )
 
+// sweepSlice is how long GC works before it yields the processor, so that
+// on a single CPU no lookup waits much longer for it.
+const sweepSlice = 500 * time.Microsecond
+
 // sweepChunk is how many entries GC examines while it holds a shard's
-// lock. Between chunks it lets lookups in, so none waits for more than one
-// chunk's worth of work (microseconds), however large the shard.
+// lock. Between chunks it lets lookups in and yields the processor, so none
+// waits for more than one chunk's worth of work (microseconds), however
+// large the shard and however few the CPUs.
 const sweepChunk = 512
 
 // GC removes the records that expired at or before now and reports how
@@ -22,8 +28,9 @@ func (s *Store) GC(ctx context.Context, now time.Time) (int, error) {
 	}
 	cut := unixNano(now)
 	removed := 0
+	slice := time.Now()
 	for i := range s.shards {
-		n, err := s.shards[i].sweep(ctx, cut, s.nowNano())
+		n, err := s.shards[i].sweep(ctx, cut, s.nowNano(), &slice)
 		removed += n
 		if err != nil {
 			return removed, err
@@ -37,8 +44,9 @@ func (s *Store) GC(ctx context.Context, now time.Time) (int, error) {
 
 // sweep removes the shard's records that expired by cut, skipping locked
 // ones, and its locks whose deadline passed by lockNow (the store's clock,
-// not cut: whether a lock is held is a fact of the present).
-func (sh *shard) sweep(ctx context.Context, cut, lockNow int64) (int, error) {
+// not cut: whether a lock is held is a fact of the present). slice is when
+// the sweep last yielded.
+func (sh *shard) sweep(ctx context.Context, cut, lockNow int64, slice *time.Time) (int, error) {
 	sh.mu.Lock()
 	if sh.m == nil {
 		sh.mu.Unlock()
@@ -63,6 +71,14 @@ func (sh *shard) sweep(ctx context.Context, cut, lockNow int64) (int, error) {
 			sh.mu.Unlock()
 			if err := ctx.Err(); err != nil {
 				return removed, opError("gc", err)
+			}
+			// Unlocking is not enough when the sweep shares its P with
+			// the lookups (GOMAXPROCS=1, or a busy server): they would
+			// wait for the scheduler's 10 ms time slice. Yield to them
+			// every sweepSlice of work.
+			if now := time.Now(); now.Sub(*slice) >= sweepSlice {
+				runtime.Gosched()
+				*slice = time.Now()
 			}
 			sh.mu.Lock()
 			if sh.m == nil {
