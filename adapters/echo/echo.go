@@ -15,6 +15,14 @@ const key = "github.com/sessionkit/sessionkit/adapters/echo"
 
 // Middleware returns Echo middleware that runs m's session lifecycle for
 // every request: load, handler, commit before the first byte, release.
+//
+// An error the handler returns is passed to Echo's HTTPErrorHandler by the
+// middleware itself, so the error page carries the session's cookie and is
+// written while the session is still locked, and the middleware then
+// returns nil: middleware registered before it sees the response Echo
+// wrote (c.Response().Status), not the error. When the session fails (store
+// down, conflict, too large), its error response (Config.ErrorHandler, 503
+// by default) replaces the handler's or the error handler's page.
 func Middleware(m *core.Manager) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -32,14 +40,16 @@ func Middleware(m *core.Manager) echo.MiddlewareFunc {
 			k.raw = &guard{ResponseWriter: res.Writer, k: k}
 			res.Writer = k.raw
 			res.Before(k.before)
-			err := next(c)
-			if err != nil {
-				// Let the error handler write its response now, while the
-				// session can still add its headers and the lock is held.
+			if err := next(c); err != nil {
+				// The error handler writes its page now, while the session
+				// can still add its headers and the lock is held. The error
+				// is handled here, so it is not returned: Echo would run
+				// the error handler a second time, and one that does not
+				// check Response().Committed would write its page twice.
 				c.Error(err)
 			}
 			k.g.Finish(k.errorWriter())
-			return err
+			return nil
 		}
 	}
 }

@@ -157,3 +157,41 @@ func TestWithoutMiddleware(t *testing.T) {
 		t.Fatalf("got %d %q", w.Code, w.Body.String())
 	}
 }
+
+// TestCustomErrorHandlerWritesOnce: a typical custom HTTPErrorHandler
+// (one that does not check Response().Committed) must write its page once,
+// with the session's cookie, also when the session itself fails.
+func TestCustomErrorHandlerWritesOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cfg    core.Config
+		status int
+		body   string
+	}{
+		{"session fine", core.Config{}, http.StatusTeapot, `{"error":"no coffee"}` + "\n"},
+		{"session too large", core.Config{MaxDataSize: 64}, http.StatusRequestEntityTooLarge, "Request Entity Too Large\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newManager(t, tc.cfg)
+			e := echo.New()
+			calls := 0
+			e.HTTPErrorHandler = func(err error, c echo.Context) {
+				calls++
+				_ = c.JSON(http.StatusTeapot, map[string]string{"error": "no coffee"})
+			}
+			e.Use(echosession.Middleware(m))
+			e.GET("/", func(c echo.Context) error {
+				echosession.Get(c).Set("k", strings.Repeat("v", 100))
+				return errors.New("no coffee")
+			})
+			w := httptest.NewRecorder()
+			e.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+			if w.Code != tc.status || w.Body.String() != tc.body {
+				t.Fatalf("got %d %q, want %d %q", w.Code, w.Body.String(), tc.status, tc.body)
+			}
+			if calls != 1 {
+				t.Fatalf("the error handler ran %d times, want once", calls)
+			}
+		})
+	}
+}
