@@ -1,8 +1,10 @@
 package filestore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -290,6 +292,172 @@ func TestSymlinkNotFollowed(t *testing.T) {
 	}
 }
 
+// TestSymlinkedSubdirNotFollowed plants a symbolic link where a session
+// subdirectory belongs (save path "2;…", first and second level): no
+// method may read, write, create or remove anything through it, and the
+// directory it points to stays as it was.
+func TestSymlinkedSubdirNotFollowed(t *testing.T) {
+	const id = "Sy1inkedSubdirectory00"
+	tests := []struct {
+		name   string
+		link   string // the planted link, pointing at the victim directory
+		target string // where the session file resolves to behind it
+	}{
+		{"FirstLevel", "S", "y/sess_" + id},
+		{"SecondLevel", "S/y", "sess_" + id},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir, victim := filepath.Join(root, "sessions"), filepath.Join(root, "victim")
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, tt.link)), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(victim, tt.target)), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(victim, tt.target), []byte("secret"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(victim, filepath.Join(dir, tt.link)); err != nil {
+				t.Fatal(err)
+			}
+			s, err := filestore.New(dir, filestore.Options{Depth: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			expiry := time.Now().Add(time.Hour)
+			calls := map[string]func() error{
+				"Read":    func() error { _, _, err := s.Read(ctx, id); return err },
+				"Write":   func() error { return s.Write(ctx, id, []byte("overwritten"), expiry) },
+				"Destroy": func() error { return s.Destroy(ctx, id) },
+				"Touch":   func() error { return s.Touch(ctx, id, expiry) },
+				"Exists":  func() error { _, err := s.Exists(ctx, id); return err },
+				"Swap": func() error {
+					_, err := s.Swap(ctx, id, []byte("secret"), []byte("overwritten"), expiry)
+					return err
+				},
+				"Lock": func() error {
+					l, err := s.Lock(ctx, id)
+					if err != nil {
+						return err
+					}
+					defer l.Unlock(ctx)
+					if _, _, err := l.(core.LockedReader).Read(ctx); err != nil {
+						return err
+					}
+					return l.(core.LockedWriter).Write(ctx, []byte("overwritten"), expiry)
+				},
+			}
+			for name, call := range calls {
+				if err := call(); err == nil {
+					t.Errorf("%s through a symlinked subdirectory succeeded", name)
+				}
+			}
+			if _, err := s.GC(ctx, time.Now().Add(48*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if got := listFiles(t, victim); strings.Join(got, " ") != tt.target {
+				t.Fatalf("the linked directory now holds %v, want only %s", got, tt.target)
+			}
+			if b, err := os.ReadFile(filepath.Join(victim, tt.target)); err != nil || string(b) != "secret" {
+				t.Fatalf("the file behind the link changed: %q, %v", b, err)
+			}
+		})
+	}
+}
+
+// TestHardLinkNotWritten plants a session file that is a second hard link
+// to another file: the store refuses to read, lock, touch or write it (it
+// cannot replace it without breaking PHP's lock), Exists reports no
+// record, and GC of the expired name only removes the name. A planted
+// link where the recovery file goes is replaced, never written through.
+func TestHardLinkNotWritten(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "sessions")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(root, "victim")
+	if err := os.WriteFile(victim, []byte("victim's data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(victim, old, old); err != nil {
+		t.Fatal(err)
+	}
+	id := "HardLinkedSessionFile0"
+	if err := os.Link(victim, filepath.Join(dir, "sess_"+id)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := filestore.New(dir, filestore.Options{MaxLifetime: 2 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	expiry := time.Now().Add(time.Hour)
+	calls := map[string]func() error{
+		"Read":  func() error { _, _, err := s.Read(ctx, id); return err },
+		"Write": func() error { return s.Write(ctx, id, bytes.Repeat([]byte("x"), 9000), expiry) },
+		"Touch": func() error { return s.Touch(ctx, id, expiry) },
+		"Swap": func() error {
+			_, err := s.Swap(ctx, id, []byte("victim's data"), []byte("overwritten"), expiry)
+			return err
+		},
+		"Lock": func() error {
+			l, err := s.Lock(ctx, id)
+			if err == nil {
+				l.Unlock(ctx)
+			}
+			return err
+		},
+	}
+	for name, call := range calls {
+		if err := call(); err == nil {
+			t.Errorf("%s of a hard-linked session file succeeded", name)
+		}
+	}
+	if ok, err := s.Exists(ctx, id); ok || err != nil {
+		t.Errorf("Exists of a hard-linked session file = %v, %v; want false", ok, err)
+	}
+	checkVictim := func() {
+		t.Helper()
+		fi, err := os.Stat(victim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(victim); string(b) != "victim's data" || !fi.ModTime().Equal(old) || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("the linked file changed: %q, mtime %v, mode %v", b, fi.ModTime(), fi.Mode())
+		}
+	}
+	checkVictim()
+	if n, err := s.GC(ctx, time.Now().Add(2*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("GC = %d, %v", n, err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "sess_"+id)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("GC left the expired hard-linked name: %v", err)
+	}
+	checkVictim()
+
+	// A recovery file name planted as a link to the victim: a write that
+	// needs a recovery file must not write the old record into it.
+	id2 := "PlantedRecoveryFileLnk"
+	if err := s.Write(ctx, id2, bytes.Repeat([]byte("a"), 9000), expiry); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(victim, filepath.Join(dir, ".r_"+id2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, id2, []byte("short"), expiry); err != nil {
+		t.Fatal(err)
+	}
+	checkVictim()
+	if data, _, err := s.Read(ctx, id2); err != nil || string(data) != "short" {
+		t.Fatalf("Read = %q, %v", data, err)
+	}
+}
+
 // TestDepthLayout checks that Depth spreads files over one-character
 // directories and that GC finds expired files at that depth.
 func TestDepthLayout(t *testing.T) {
@@ -382,4 +550,145 @@ func listFiles(t *testing.T, root string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestIDLengthLimit: the longest ID core accepts (250 characters, so that
+// "sess_" plus the ID fills a 255-byte file name) works with every method,
+// including the writes that need a recovery file and a lock taken while no
+// session file exists (their names, .r_ and .l_ plus the ID, fit too), at
+// depth 0 and 2. 251 to 256 valid characters — PHP itself accepts 256 —
+// are a clean core.ErrInvalidID from every method, never a file system
+// error (a 503), and create nothing.
+func TestIDLengthLimit(t *testing.T) {
+	if core.MaxIDLength != filestore.MaxIDLength {
+		t.Fatalf("core.MaxIDLength = %d, filestore.MaxIDLength = %d: an ID core accepts must have a file name here",
+			core.MaxIDLength, filestore.MaxIDLength)
+	}
+	makeID := func(n int) string { return strings.Repeat("aZ9,-", 60)[:n] }
+	for _, depth := range []int{0, 2} {
+		t.Run(fmt.Sprintf("Depth%d", depth), func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := filestore.New(dir, filestore.Options{Depth: depth})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			expiry := time.Now().Add(time.Hour)
+			big := bytes.Repeat([]byte("b"), 9000)
+
+			id := makeID(filestore.MaxIDLength)
+			if !core.ValidID(id) {
+				t.Fatal("core rejects a 250-character ID")
+			}
+			l, err := s.Lock(ctx, id)
+			if err != nil {
+				t.Fatalf("Lock without a session file: %v", err)
+			}
+			if err := l.(core.LockedWriter).Write(ctx, big, expiry); err != nil {
+				t.Fatalf("LockedWriter.Write creating the file: %v", err)
+			}
+			if err := l.Unlock(ctx); err != nil {
+				t.Fatal(err)
+			}
+			steps := []struct {
+				name string
+				call func() error
+			}{
+				{"Write", func() error { return s.Write(ctx, id, []byte("short"), expiry) }},
+				{"WriteBig", func() error { return s.Write(ctx, id, big, expiry) }},
+				{"Read", func() error {
+					data, found, err := s.Read(ctx, id)
+					if err == nil && (!found || !bytes.Equal(data, big)) {
+						err = errors.New("wrong record")
+					}
+					return err
+				}},
+				{"Exists", func() error {
+					ok, err := s.Exists(ctx, id)
+					if err == nil && !ok {
+						err = errors.New("not found")
+					}
+					return err
+				}},
+				{"Touch", func() error { return s.Touch(ctx, id, expiry.Add(time.Minute)) }},
+				{"Swap", func() error {
+					ok, err := s.Swap(ctx, id, big, []byte("swapped"), expiry)
+					if err == nil && !ok {
+						err = errors.New("not swapped")
+					}
+					return err
+				}},
+				{"Lock", func() error {
+					l, err := s.Lock(ctx, id)
+					if err != nil {
+						return err
+					}
+					if err := l.(core.LockedWriter).Write(ctx, big, expiry); err != nil {
+						return err
+					}
+					return l.Unlock(ctx)
+				}},
+				{"GC", func() error { _, err := s.GC(ctx, time.Now()); return err }},
+				{"Destroy", func() error { return s.Destroy(ctx, id) }},
+			}
+			for _, st := range steps {
+				if err := st.call(); err != nil {
+					t.Fatalf("%s of a %d-character ID: %v", st.name, len(id), err)
+				}
+			}
+			if got := listFiles(t, dir); len(got) != 0 {
+				t.Fatalf("files left: %v", got)
+			}
+
+			// The session's subdirectories stay: they are PHP's layout.
+			before := walkAll(t, dir)
+			for n := filestore.MaxIDLength + 1; n <= 256; n++ {
+				id := makeID(n)
+				calls := map[string]func() error{
+					"Read":    func() error { _, _, err := s.Read(ctx, id); return err },
+					"Write":   func() error { return s.Write(ctx, id, []byte("x"), expiry) },
+					"Destroy": func() error { return s.Destroy(ctx, id) },
+					"Touch":   func() error { return s.Touch(ctx, id, expiry) },
+					"Exists":  func() error { _, err := s.Exists(ctx, id); return err },
+					"Swap": func() error {
+						_, err := s.Swap(ctx, id, nil, []byte("x"), expiry)
+						return err
+					},
+					"Lock": func() error {
+						l, err := s.Lock(ctx, id)
+						if err == nil {
+							l.Unlock(ctx)
+						}
+						return err
+					},
+				}
+				for name, call := range calls {
+					if err := call(); !errors.Is(err, core.ErrInvalidID) || errors.Is(err, core.ErrStore) {
+						t.Errorf("%s of a %d-character ID: err = %v, want core.ErrInvalidID", name, n, err)
+					}
+				}
+			}
+			if after := walkAll(t, dir); after != before {
+				t.Fatalf("the rejected IDs changed the directory:\n%s\nwas\n%s", after, before)
+			}
+		})
+	}
+}
+
+// walkAll lists every path under root, directories included.
+func walkAll(t *testing.T, root string) string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out = append(out, rel)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(out, "\n")
 }

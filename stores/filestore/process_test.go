@@ -132,6 +132,28 @@ func helperMain(mode, dir, arg string) error {
 		fmt.Println("locked")
 		_, err = io.Copy(io.Discard, os.Stdin)
 		return err
+	case "php":
+		// PHP's files handler for one request: open the session file
+		// with O_CREAT (creating it for an ID it never saw), flock it,
+		// and once stdin closes write FILESTORE_DATA the way PHP does
+		// (ftruncate to 0, pwrite) and close.
+		f, err := os.OpenFile(arg, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			return err
+		}
+		fmt.Println("locked")
+		if _, err := io.Copy(io.Discard, os.Stdin); err != nil {
+			return err
+		}
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		_, err = f.WriteAt([]byte(os.Getenv("FILESTORE_DATA")), 0)
+		return err
 	}
 	return fmt.Errorf("unknown mode %q", mode)
 }
@@ -340,5 +362,60 @@ func TestLockWaitsForOtherProcess(t *testing.T) {
 	}
 	if err := l.Unlock(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLockFileYieldsToPHP: Go locks an ID no session file exists for (so
+// it holds a lock file), then PHP opens the same ID, creating the session
+// file and flocking it, as PHP does for any ID outside strict mode. Go's
+// read through its lock waits for PHP's flock, reads what PHP wrote, and
+// Go's write then lands on top of it: neither loses an update.
+func TestLockFileYieldsToPHP(t *testing.T) {
+	dir := t.TempDir()
+	s, err := filestore.New(dir, filestore.Options{MaxLifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id := "OpenedByGoThenByPHP000"
+	l, err := s.Lock(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock(ctx)
+	if _, err := os.Lstat(filepath.Join(dir, "sess_"+id)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Lock created the session file: %v", err)
+	}
+	t.Setenv("FILESTORE_DATA", "n|i:1;")
+	cmd, out, stdin := helper(t, "php", dir, filepath.Join(dir, "sess_"+id))
+	if line, err := out.ReadString('\n'); err != nil || strings.TrimSpace(line) != "locked" {
+		t.Fatalf("helper: %q, %v", line, err)
+	}
+	lr, lw := l.(core.LockedReader), l.(core.LockedWriter)
+	tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, _, err = lr.Read(tctx)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("LockedReader.Read while PHP holds the new session file: %v, want context.DeadlineExceeded", err)
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	data, found, err := lr.Read(ctx)
+	if err != nil || !found || string(data) != "n|i:1;" {
+		t.Fatalf("LockedReader.Read after PHP's request = %q, %v, %v; want PHP's record", data, found, err)
+	}
+	if err := lw.Write(ctx, []byte("n|i:2;"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if raw, err := os.ReadFile(filepath.Join(dir, "sess_"+id)); err != nil || string(raw) != "n|i:2;" {
+		t.Fatalf("session file = %q, %v", raw, err)
+	}
+	if got := listFiles(t, dir); strings.Join(got, " ") != "sess_"+id {
+		t.Fatalf("files = %v, want only the session file", got)
 	}
 }
