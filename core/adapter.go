@@ -3,7 +3,9 @@ package core
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 )
 
 // ServeError answers r with the response of a failed session: the
@@ -65,7 +67,39 @@ func (g *Guard) Before(w http.ResponseWriter) bool {
 		g.m.ServeError(w, g.r, err)
 		return false
 	}
+	g.m.warnPlainHTTP(g.s, g.r)
 	return true
+}
+
+// warnPlainHTTP logs once, at WARN, that a Secure cookie was sent over
+// plain HTTP to a host that is not loopback: browsers drop such a cookie
+// without a word, so every request looks like a new visitor.
+func (m *Manager) warnPlainHTTP(s *Session, r *http.Request) {
+	if m.cfg.Cookie.Insecure || m.cfg.Transport == TransportHeader || m.plainHTTPWarned.Load() ||
+		r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		return
+	}
+	s.mu.Lock()
+	sent := s.tokenSent
+	s.mu.Unlock()
+	if !sent || isLoopback(r.Host) || m.plainHTTPWarned.Swap(true) {
+		return
+	}
+	m.log.LogAttrs(r.Context(), slog.LevelWarn, "sessionkit: a Secure session cookie was sent over plain HTTP; browsers drop it (serve HTTPS, or set Cookie.Insecure for local development only)",
+		slog.String("host", r.Host))
+}
+
+// isLoopback reports whether host (with or without a port) is localhost
+// or a loopback address, where browsers accept Secure cookies over HTTP.
+func isLoopback(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // Finish commits after the handler returned: the first commit when nothing

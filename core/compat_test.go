@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -177,5 +178,33 @@ func TestWriterClaimsOnlyWhatItHas(t *testing.T) {
 	res.Body.Close()
 	if !flush || !hijack || !readFrom {
 		t.Fatalf("over net/http's writer: Flusher %v, Hijacker %v, ReaderFrom %v; want all", flush, hijack, readFrom)
+	}
+}
+
+// A Secure cookie sent over plain HTTP to a host other than loopback is
+// dropped by browsers: the Manager says so, once, at WARN.
+func TestSecureCookieOverPlainHTTPWarnsOnce(t *testing.T) {
+	var logged strings.Builder
+	m, err := core.New(nil, core.Config{Keys: [][]byte{testKey}, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := core.FromContext(r.Context())
+		s.Set("n", 1)
+	}))
+	for _, host := range []string{"localhost:8080", "127.0.0.1:8080", "[::1]:8080"} {
+		r := httptest.NewRequest("GET", "http://"+host+"/", nil)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	if strings.Contains(logged.String(), "plain HTTP") {
+		t.Fatalf("warned for a loopback host: %s", logged.String())
+	}
+	for i := 0; i < 3; i++ {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://app.example/", nil))
+	}
+	if n := strings.Count(logged.String(), "plain HTTP"); n != 1 {
+		t.Fatalf("warned %d times, want once: %s", n, logged.String())
 	}
 }

@@ -10,8 +10,9 @@ import (
 func SetIDRandForTest(m *Manager, r io.Reader) { m.ids.rand = r }
 
 // SignForTest returns m's token for id as signed at time at.
+// It is not safe beside other uses of m.
 func SignForTest(m *Manager, id string, at time.Time) (string, error) {
-	t := *m.tokens
-	t.now = func() time.Time { return at }
-	return t.sign(id)
+	defer func(now func() time.Time) { m.tokens.now = now }(m.tokens.now)
+	m.tokens.now = func() time.Time { return at }
+	return m.tokens.sign(id)
 }

@@ -37,6 +37,7 @@ type Manager struct {
 	flashKey string
 
 	noSessionLogged atomic.Bool
+	plainHTTPWarned atomic.Bool
 
 	// ctx is cancelled by Close: background work (GC) and the cleanup a
 	// commit starts run under it.
