@@ -22,15 +22,17 @@
 // to the directory may have planted: every open uses O_NOFOLLOW; each
 // subdirectory is checked with Lstat (a real directory, owned by this user
 // or root) before a path goes through it and created one level at a time;
-// a session file that is not a regular file, is owned by another user (as
-// PHP refuses it) or has other hard links is refused with an error, never
-// replaced (that would break PHP's lock on it), and Exists reports no
-// record for it. Recovery files are created exclusively after removing
+// a session file that is not a regular file, is owned by another user
+// (PHP's rule: refused unless running as root) or has other hard links is
+// refused with an error, never replaced (that would break PHP's lock on
+// it), and Exists reports no record for it. Recovery files are created exclusively after removing
 // whatever had their name. With Depth > 0 in a directory others can write
 // to, create the subdirectories beforehand (PHP's mod_files.sh) and keep
 // the sticky bit on the top directory: a subdirectory someone else made
-// first is refused, and only the sticky bit stops a checked subdirectory
-// from being swapped for a link between the check and its use.
+// first is refused (by the same ownership rule), and only the sticky bit
+// stops a checked subdirectory from being swapped for a link between the
+// check and its use, a window the standard library's path-based calls
+// leave open.
 //
 // # Expiry
 //
@@ -70,12 +72,15 @@
 // file for the ID (it does for any ID it opens, outside strict mode);
 // then the lock's Read waits for PHP's flock and reads what PHP wrote, and
 // its Write, if it did not read, fails with core.ErrLockLost: no update is
-// lost either way. flock only blocks inside the
-// kernel, out of a context's reach, so Lock polls with LOCK_NB and a short
-// backoff (1 ms doubling to 20 ms) until it gets the lock or ctx ends. There
-// is no TTL: the kernel releases a flock when its holder's process dies, so
-// a crashed holder never keeps a session locked, and a live holder is never
-// robbed of its lock. The lock reads and writes through its own descriptor
+// lost either way. The same holds for a Write (which takes no Lock) from
+// another process. Lock files need the top directory to be writable, as a
+// flat layout does anyway.
+//
+// flock only blocks inside the kernel, out of a context's reach, so Lock
+// polls with LOCK_NB and a short backoff (1 ms doubling to 20 ms) until it
+// gets the lock or ctx ends. There is no TTL: the kernel releases a flock
+// when its holder's process dies, so a crashed holder never keeps a
+// session locked, and a live holder is never robbed of its lock. The lock reads and writes through its own descriptor
 // (core.LockedReader, core.LockedWriter); a write through a lock whose
 // session was destroyed meanwhile fails with core.ErrLockLost, so a logout
 // always wins. flock is unreliable on NFS: keep the directory local.
@@ -114,12 +119,29 @@
 // first write fails is removed again, so failed new sessions leave nothing
 // behind. Options.Sync adds fsync for durability across power loss.
 //
-// What stays possible: a kill between a one-page pwrite and its mtime
-// update leaves the complete new data with an mtime of the moment of
-// writing; a kill while restoring an empty file the store had created can
-// leave an empty record (no data) under an ID nobody was given; a kill
-// between creating a session file and writing it leaves an empty file that
-// holds no record until GC removes it.
+// What stays possible:
+//
+//   - A kill between a one-page pwrite and its mtime update leaves the
+//     complete new data with an mtime of the moment of writing.
+//   - A restore that fails too: after a write through the recovery file,
+//     the mark and the recovery file stay and every access reports an
+//     error until the restore succeeds (it needs no new disk space on a
+//     file system that overwrites in place, except after a shrinking
+//     write); after a one-page write, which has no recovery file, the
+//     error says so and the file may hold the new record. Both need an
+//     I/O error, not a full disk.
+//   - A kill while restoring an empty file the store had created can leave
+//     an empty record (no data) under an ID nobody was given; a kill
+//     between creating a session file and writing it leaves an empty file
+//     that holds no record until GC removes it.
+//   - A PHP process locking a session right after a Go writer died
+//     mid-write may read the torn file: PHP knows no recovery files.
+//   - Removing the session file of a failed first write checks, under its
+//     flock, that the name still means that empty file and then unlinks
+//     it; a Destroy and a new session file under the same name in between
+//     would be removed instead. A session file is only created for an ID
+//     nobody holds a session under; with core that is an ID the failing
+//     request has just minted, which nobody else knows yet.
 //
 // # Garbage collection
 //

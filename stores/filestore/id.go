@@ -70,7 +70,6 @@ func checkID(id string, depth int) error {
 type names struct {
 	data string // sess_<id>, PHP's session file
 	undo string // .r_<id>, the recovery file of a write in progress
-	lock string // .l_<id> in the top directory, Lock's file while data is absent
 }
 
 // sessionDir is the directory holding id's files: the store's directory
@@ -95,8 +94,14 @@ func (s *Store) names(id string) names {
 	return names{
 		data: filepath.Join(d, filePrefix+id),
 		undo: filepath.Join(d, undoPrefix+id),
-		lock: filepath.Join(s.dir, lockPrefix+id),
 	}
+}
+
+// lockPath is the lock file Lock takes while id has no session file: in
+// the top directory, so that locking an unknown ID creates no
+// subdirectory.
+func (s *Store) lockPath(id string) string {
+	return filepath.Join(s.dir, lockPrefix+id)
 }
 
 // locate returns the paths of id's files after checking, one level at a

@@ -88,7 +88,7 @@ type fileLock struct {
 // session file that appears while Lock waits for the lock file wins: Lock
 // starts over on it.
 func (l *fileLock) acquire(ctx context.Context) error {
-	lockPath := l.s.names(l.id).lock
+	lockPath := l.s.lockPath(l.id)
 	for attempt := 0; attempt < maxReopen; attempt++ {
 		h, err := l.s.open(ctx, l.id, openExisting, lockExclusive)
 		if err != nil {
@@ -213,7 +213,7 @@ func (l *fileLock) Unlock(context.Context) error {
 		l.h = nil
 	}
 	if l.lf != nil {
-		if lerr := dropLockFile(l.lf, l.s.names(l.id).lock); err == nil {
+		if lerr := dropLockFile(l.lf, l.s.lockPath(l.id)); err == nil {
 			err = lerr
 		}
 		l.lf = nil
