@@ -188,12 +188,15 @@ func (h *handle) write(data []byte, expiry time.Time, fi os.FileInfo) error {
 
 // rollback undoes a write that failed with cause after marking the file
 // dirty: it puts p back and settles the file, or, if that fails, leaves
-// the mark and the recovery file for the next access to restore from.
+// the mark and the recovery file for the next access to restore from. The
+// mark is set again first: a failed sync after the commit point has
+// cleared it.
 func (h *handle) rollback(cause error, p prior, perm os.FileMode) error {
-	if err := h.f.Chmod(perm | dirtyBit); err != nil {
-		return errors.Join(cause, fmt.Errorf("filestore: the next access restores the old record: %w", fsErr("mark dirty", err)))
-	}
+	merr := h.f.Chmod(perm | dirtyBit)
 	if err := h.restore(p); err != nil {
+		if merr != nil {
+			return errors.Join(cause, fmt.Errorf("filestore: the old record could not be restored: %w", errors.Join(err, fsErr("mark dirty", merr))))
+		}
 		return errors.Join(cause, fmt.Errorf("filestore: the next access restores the old record: %w", err))
 	}
 	if err := h.settle(perm, p.blank); err != nil {
