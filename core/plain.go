@@ -31,13 +31,17 @@ const envelopeFlashKey = "\x00flash"
 // payload encodes values for record r: the codec's bytes, which in
 // PlainRecords mode also carry r's metadata under MetaKey.
 func (m *Manager) payload(r *record, values map[string]any) ([]byte, error) {
-	if !m.cfg.PlainRecords {
-		return m.cfg.Codec.Encode(values)
+	v := values
+	if m.cfg.PlainRecords {
+		v = make(map[string]any, len(values)+1)
+		maps.Copy(v, values)
+		v[MetaKey] = r.meta()
 	}
-	v := make(map[string]any, len(values)+1)
-	maps.Copy(v, values)
-	v[MetaKey] = r.meta()
-	return m.cfg.Codec.Encode(v)
+	b, err := m.cfg.Codec.Encode(v)
+	if err != nil && !errors.Is(err, ErrUnsupportedType) {
+		err = errorf(ErrUnsupportedType, "%v", err) // a codec of its own errors, such as phpcodec
+	}
+	return b, err
 }
 
 // seal returns the bytes the store holds for r with payload: sessionkit's
