@@ -1,5 +1,5 @@
 # The two commands of the README, plus helpers.
-.PHONY: test demo bench
+.PHONY: test demo bench load
 
 test:
 	scripts/test.sh
@@ -7,5 +7,18 @@ test:
 demo:
 	cd examples && go run ./gin
 
+# The in-process side-by-side benchmarks against scs, gin-contrib/sessions,
+# echo-contrib/session and Fiber's session (bench/), BENCHCOUNT runs each,
+# summarised by benchstat.
+BENCHCOUNT ?= 6
+bench: SHELL := /bin/bash
 bench:
-	cd core && go test -run '^$$' -bench . -benchmem
+	set -o pipefail; out=$$(mktemp); trap 'rm -f "$$out"' EXIT; \
+	(cd bench && go test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT)) | tee "$$out" && \
+	go run golang.org/x/perf/cmd/benchstat@latest "$$out"
+
+# The same libraries through real HTTP servers on 127.0.0.1 under load
+# (load/doc.go; about 3 minutes on 2 cores). Longer or narrower runs:
+#   make load LOADFLAGS='-rounds 9 -duration 5s'
+load:
+	cd load && go run . $(LOADFLAGS)

@@ -1,0 +1,34 @@
+// Command load measures sessionkit through real HTTP servers under load,
+// side by side with the bare frameworks and with each framework's usual
+// session library: net/http with alexedwards/scs, Gin with
+// gin-contrib/sessions, Echo v4 with echo-contrib/session and Fiber v2 with
+// its own session middleware (SPEC §10, last point; bench/ measures the
+// same libraries in process).
+//
+//	make load                                  # about 3 minutes on 2 cores
+//	make load LOADFLAGS='-rounds 9 -duration 5s'
+//	cd load && go run . -frameworks gin -libs bare,sessionkit -endpoints read
+//
+// It builds ./server once and starts one child per configuration, listening
+// on 127.0.0.1 only. The client is in this process: keep-alive connections
+// (-conns, 64 by default), each with its own session, created by its first
+// request; then each connection sends GET /read (or /write) back to back for
+// a warm-up and a fixed measured time, carrying its cookie. The client is a
+// minimal HTTP/1.1 writer and reader, so that as much of the CPU as possible
+// goes to the servers, and it checks every answer: the counter a session
+// holds must be the one the connection expects.
+//
+// Where the machine has two CPUs or more and util-linux's taskset is
+// installed, the client is pinned to the first half of the CPUs and the
+// servers to the other half (this process re-executes itself under
+// taskset); otherwise everything runs unpinned and the report says so.
+//
+// A round measures every configuration once, one after the other and
+// framework by framework (bare, sessionkit, sessionkit with locking, peer),
+// and -rounds rounds are run, so that a noisy machine shifts every
+// configuration alike. The report is a markdown table of medians over the
+// rounds: requests per second, p50 and p99 latency, and the ratios to the
+// bare framework (each round's ratio to that round's bare run, then the
+// median), with the CPU time the server and the client used. It asserts
+// nothing about speed.
+package main

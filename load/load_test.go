@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPipeline runs the whole benchmark in a tiny mode: the server built,
+// two configurations of net/http started (pinned where possible), one short
+// round each, and the table. It checks that the table has a row per
+// measurement with requests counted and no failed connection; it asserts
+// nothing about speed.
+func TestPipeline(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	o, _, err := parseFlags([]string{"-frameworks", "nethttp", "-libs", "bare,sessionkit",
+		"-rounds", "1", "-duration", "200ms", "-warmup", "50ms", "-conns", "8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin := planPinning(true)
+	if pin.client != "" {
+		pin.why = "the test does not pin itself"
+		pin.client = ""
+	}
+	var out, log bytes.Buffer
+	if err := run(ctx, o, pin, &out, &log); err != nil {
+		t.Fatalf("run: %v\n%s\n%s", err, log.String(), out.String())
+	}
+	t.Logf("\n%s", out.String())
+
+	want := map[string]bool{"bare read = write": false, "**sessionkit** read": false, "**sessionkit** write": false}
+	for _, line := range strings.Split(out.String(), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) != 13 || strings.TrimSpace(cells[1]) != "net/http" {
+			continue
+		}
+		row := strings.TrimSpace(cells[2]) + " " + strings.TrimSpace(cells[3])
+		if _, ok := want[row]; !ok {
+			t.Errorf("unexpected row %q", line)
+			continue
+		}
+		want[row] = true
+		if rps, err := strconv.ParseFloat(strings.TrimSpace(cells[4]), 64); err != nil || rps <= 0 {
+			t.Errorf("row %q: req/s %q", row, cells[4])
+		}
+		if failed := strings.TrimSpace(cells[11]); failed != "0" {
+			t.Errorf("row %q: %s failed connections", row, failed)
+		}
+	}
+	for row, seen := range want {
+		if !seen {
+			t.Errorf("no row %q in\n%s", row, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "- command: ") || !strings.Contains(out.String(), "- Go: go") {
+		t.Errorf("report without the command or the Go version:\n%s", out.String())
+	}
+}
+
+func TestParseCPUList(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+		bad  bool
+	}{
+		{in: "0", want: "0"},
+		{in: "0,1", want: "0,1"},
+		{in: "0-3,6", want: "0,1,2,3,6"},
+		{in: "3-1", bad: true},
+		{in: "x", bad: true},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			cpus, err := parseCPUList(tc.in)
+			if tc.bad {
+				if err == nil {
+					t.Fatalf("got %v, want an error", cpus)
+				}
+				return
+			}
+			if err != nil || cpuList(cpus) != tc.want {
+				t.Fatalf("got %v, %v; want %s", cpus, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 100; i++ {
+		d = append(d, time.Duration(i))
+	}
+	for _, tc := range []struct{ p, want int }{{50, 50}, {99, 99}, {100, 100}} {
+		if got := percentile(d, tc.p); got != time.Duration(tc.want) {
+			t.Errorf("p%d = %d, want %d", tc.p, got, tc.want)
+		}
+	}
+	if got := percentile(d[:1], 99); got != 1 {
+		t.Errorf("p99 of one = %d, want 1", got)
+	}
+}

@@ -1,0 +1,98 @@
+// Command server is the HTTP server the load benchmark measures: one
+// framework with one session library, on 127.0.0.1 only. The load driver
+// builds it once and starts one per configuration:
+//
+//	server -framework gin -lib sessionkit
+//
+// It prints its address on the first line of stdout and serves until its
+// stdin closes, so it never outlives the driver, even one killed with
+// SIGKILL.
+//
+// Every configuration serves two endpoints over one counter n in the
+// session: GET /read answers n, GET /write stores n+1 and answers it. The
+// bare configurations have no session: /read answers 0, /write 1.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/sessionkit/sessionkit/core"
+)
+
+// key signs the cookies of sessionkit and of the gorilla cookie stores.
+var key = []byte("load-key-load-key-load-key-32byt")
+
+// counter is one library's way to read and write n in the session of a
+// request, whose context has type C.
+type counter[C any] struct {
+	get func(C) int
+	set func(C, int)
+}
+
+// bare is the counter of the configurations without sessions.
+func bare[C any]() counter[C] {
+	return counter[C]{get: func(C) int { return 0 }, set: func(C, int) {}}
+}
+
+// servers maps -framework to its server; each takes -lib.
+var servers = map[string]func(ln net.Listener, lib string) error{
+	"nethttp": serveNetHTTP,
+	"gin":     serveGin,
+	"echo":    serveEcho,
+	"fiber":   serveFiber,
+}
+
+func main() {
+	framework := flag.String("framework", "nethttp", "nethttp, gin, echo or fiber")
+	lib := flag.String("lib", "bare", "bare, sessionkit, sessionkit-locking or peer (the framework's usual session library)")
+	flag.Parse()
+	serve, ok := servers[*framework]
+	if !ok {
+		log.Fatalf("server: unknown -framework %q", *framework)
+	}
+	switch *lib {
+	case "bare", "sessionkit", "sessionkit-locking", "peer":
+	default:
+		log.Fatalf("server: unknown -lib %q", *lib)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ln.Addr())
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}()
+	log.Fatal(serve(ln, *lib))
+}
+
+// manager is sessionkit on its memory store, with or without locking. The
+// cookie is not Secure: the benchmark speaks plain HTTP.
+func manager(lib string) *core.Manager {
+	m, err := core.New(nil, core.Config{
+		Keys:    [][]byte{key},
+		Cookie:  core.CookieConfig{Insecure: true},
+		Locking: lib == "sessionkit-locking",
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return m
+}
+
+// serveHTTP serves h on ln with net/http's server, as Gin and Echo run too.
+func serveHTTP(ln net.Listener, h http.Handler) error {
+	return (&http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)}).Serve(ln)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

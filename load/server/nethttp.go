@@ -1,0 +1,52 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/alexedwards/scs/v2"
+	scsmem "github.com/alexedwards/scs/v2/memstore"
+	"github.com/sessionkit/sessionkit/core"
+)
+
+// serveNetHTTP serves a ServeMux, with sessionkit's m.Handler or scs's
+// LoadAndSave (memstore) around it.
+func serveNetHTTP(ln net.Listener, lib string) error {
+	n := bare[*http.Request]()
+	wrap := func(h http.Handler) http.Handler { return h }
+	switch lib {
+	case "sessionkit", "sessionkit-locking":
+		m := manager(lib)
+		wrap = m.Handler
+		n = counter[*http.Request]{
+			get: func(r *http.Request) int {
+				s, _ := core.FromContext(r.Context())
+				v, _ := core.Get[int](s, "n")
+				return v
+			},
+			set: func(r *http.Request, v int) {
+				s, _ := core.FromContext(r.Context())
+				s.Set("n", v)
+			},
+		}
+	case "peer":
+		sm := scs.New()
+		sm.Store = scsmem.New()
+		wrap = sm.LoadAndSave
+		n = counter[*http.Request]{
+			get: func(r *http.Request) int { return sm.GetInt(r.Context(), "n") },
+			set: func(r *http.Request, v int) { sm.Put(r.Context(), "n", v) },
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, itoa(n.get(r)))
+	})
+	mux.HandleFunc("GET /write", func(w http.ResponseWriter, r *http.Request) {
+		v := n.get(r) + 1
+		n.set(r, v)
+		_, _ = io.WriteString(w, itoa(v))
+	})
+	return serveHTTP(ln, wrap(mux))
+}
