@@ -42,7 +42,7 @@ func report(out io.Writer, o options, pin *pinning, results []result, took time.
 	w := bufio.NewWriter(out)
 	defer w.Flush()
 	fmt.Fprintf(w, "## Load benchmark (HTTP on 127.0.0.1)\n\n")
-	fmt.Fprintf(w, "- command: `cd load && go run . %s` (`make load` runs it with LOADFLAGS)\n", strings.Join(o.args, " "))
+	fmt.Fprintf(w, "- command: `%s` (`make load` runs it with LOADFLAGS)\n", strings.Join(append([]string{"cd load && go run ."}, o.args...), " "))
 	fmt.Fprintf(w, "- Go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "- CPU: %s, %s\n", cpuModel(), pin)
 	fmt.Fprintf(w, "- load: %d keep-alive connections, one session each (created by its first request, not measured); per configuration and round %s of warm-up, then %s measured; %d rounds, interleaved framework by framework (bare, sessionkit, sessionkit with locking, peer); %s\n",
@@ -53,6 +53,10 @@ func report(out io.Writer, o options, pin *pinning, results []result, took time.
 	fmt.Fprintln(w, "| framework | library | endpoint | req/s | p50 | p99 | req/s vs bare | p99 vs bare | server CPU | client CPU | failed conns |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	failed := 0
+	// A pinned client near the capacity of its CPUs may be what limits
+	// bare; unpinned, client and servers share the CPUs anyway.
+	var clientBound []string
+	clientCPUs, _ := parseCPUList(pin.client)
 	for _, c := range plan(o) {
 		var rs []result
 		for _, r := range results {
@@ -95,6 +99,13 @@ func report(out io.Writer, o options, pin *pinning, results []result, took time.
 			fmtCPU(median(field(rs, func(r result) float64 { return r.serverCPU }))),
 			fmtCPU(median(field(rs, func(r result) float64 { return r.clientCPU }))),
 			errs)
+		if c.lib == "bare" && pin.client != "" && median(field(rs, func(r result) float64 { return r.clientCPU })) >= 0.9*float64(len(clientCPUs)) {
+			clientBound = append(clientBound, frameworkNames[c.framework])
+		}
+	}
+	if len(clientBound) > 0 {
+		fmt.Fprintf(w, "\nThe client used 90%% or more of its CPUs against bare %s: there the bare rate may be held back by the client, which makes the ratios to bare look better than they are.\n",
+			strings.Join(clientBound, ", "))
 	}
 	if failed > 0 {
 		fmt.Fprintf(w, "\n%d measurements had failed connections; their rows count only the requests before the failure:\n\n", failed)
