@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"strconv"
 
 	"github.com/sessionkit/sessionkit/core"
@@ -50,10 +51,25 @@ var servers = map[string]func(ln net.Listener, lib string) error{
 	"fiber":   serveFiber,
 }
 
+// stopProfile ends the -cpuprofile profile, if any, before the server exits.
+var stopProfile = func() {}
+
 func main() {
 	framework := flag.String("framework", "nethttp", "nethttp, gin, echo or fiber")
 	lib := flag.String("lib", "bare", "bare, sessionkit, sessionkit-locking or peer (the framework's usual session library)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until stdin closes (profiling under load)")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile() // on the stdin path below
+		stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+	}
 	serve, ok := servers[*framework]
 	if !ok {
 		log.Fatalf("server: unknown -framework %q", *framework)
@@ -70,6 +86,7 @@ func main() {
 	fmt.Println(ln.Addr())
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
+		stopProfile()
 		os.Exit(0)
 	}()
 	log.Fatal(serve(ln, *lib))
