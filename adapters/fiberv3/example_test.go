@@ -1,0 +1,82 @@
+package fiberv3session_test
+
+import (
+	"fmt"
+	"io"
+	"net/http/httptest"
+
+	"github.com/gofiber/fiber/v3"
+	fiberv3session "github.com/sessionkit/sessionkit/adapters/fiberv3"
+	"github.com/sessionkit/sessionkit/core"
+)
+
+func Example() {
+	// A nil store is the in-memory store. Insecure drops the cookie's
+	// Secure attribute because this example talks plain HTTP.
+	m, err := core.New(nil, core.Config{Cookie: core.CookieConfig{Insecure: true}})
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+
+	app := fiber.New()
+	app.Use(fiberv3session.Middleware(m))
+	app.Get("/", func(c fiber.Ctx) error {
+		s := fiberv3session.Get(c)
+		n, _ := core.Get[int](s, "visits")
+		s.Set("visits", n+1)
+		return c.SendString(fmt.Sprintf("visit %d", n+1))
+	})
+
+	cookie := ""
+	for range 3 {
+		req := httptest.NewRequest("GET", "/", nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		res, err := app.Test(req, fiber.TestConfig{Timeout: 0})
+		if err != nil {
+			panic(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if c := res.Cookies(); len(c) > 0 {
+			cookie = c[0].Name + "=" + c[0].Value
+		}
+		fmt.Println(string(body))
+	}
+	// Output:
+	// visit 1
+	// visit 2
+	// visit 3
+}
+
+// Example_context shows the session reached through the request's
+// context.Context, as code below the handler that knows no Fiber sees it.
+func Example_context() {
+	m, err := core.New(nil, core.Config{Cookie: core.CookieConfig{Insecure: true}})
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+
+	app := fiber.New()
+	app.Use(fiberv3session.Middleware(m))
+	app.Get("/", func(c fiber.Ctx) error {
+		// c.Context(), not c: Fiber's Ctx looks values up in its Locals.
+		s, err := core.FromContext(c.Context())
+		if err != nil {
+			return err
+		}
+		return c.SendString(fmt.Sprintf("same session: %t", s == fiberv3session.Get(c)))
+	})
+	res, err := app.Test(httptest.NewRequest("GET", "/", nil))
+	if err != nil {
+		panic(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	fmt.Println(string(body))
+	// Output:
+	// same session: true
+}

@@ -1,0 +1,115 @@
+package fiberv3session
+
+import (
+	"net/http"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+)
+
+type ctxKey struct{}
+
+// fasthttp's *ResponseHeader is a core.ResponseHeader as it is: Add keeps
+// a Set-Cookie value byte for byte.
+var _ core.ResponseHeader = (*fasthttp.ResponseHeader)(nil)
+
+// Middleware returns Fiber v3 middleware that runs m's session lifecycle
+// for every request: load, handler, commit before the response is sent,
+// release.
+func Middleware(m *core.Manager) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		ctx := c.Context()
+		s := m.Load(ctx, requestHeader{&c.Request().Header})
+		defer m.Release(s)
+		if err := s.Err(); err != nil { // Config.EagerLoad found the store failing
+			serveError(m, c, err)
+			return nil
+		}
+		c.Locals(ctxKey{}, s)
+		c.SetContext(core.NewContext(ctx, s))
+		if err := c.Next(); err != nil {
+			// Let the error handler write its response now, while the
+			// session can still add its headers and the lock is held.
+			if err := c.App().ErrorHandler(c, err); err != nil {
+				_ = c.SendStatus(fiber.StatusInternalServerError)
+			}
+		}
+		if err := m.Commit(ctx, s, &c.Response().Header); err != nil {
+			serveError(m, c, err)
+		}
+		return nil
+	}
+}
+
+// Get returns the session Middleware attached to c, or nil when the
+// middleware is not installed (a nil *core.Session is safe to use: it holds
+// nothing and stores nothing).
+func Get(c fiber.Ctx) *core.Session {
+	s, _ := c.Locals(ctxKey{}).(*core.Session)
+	return s
+}
+
+// requestHeader lets the Manager read fasthttp's request header. The
+// values are copied: fasthttp reuses its buffers after the request.
+type requestHeader struct{ h *fasthttp.RequestHeader }
+
+func (r requestHeader) Values(key string) []string {
+	all := r.h.PeekAll(key)
+	if len(all) == 0 {
+		return nil
+	}
+	out := make([]string, len(all))
+	for i, v := range all {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// serveError replaces the handler's response with the Manager's error
+// response (Config.ErrorHandler or the default), run through net/http types.
+func serveError(m *core.Manager, c fiber.Ctx, err error) {
+	var r http.Request
+	if cerr := fasthttpadaptor.ConvertRequest(c.RequestCtx(), &r, true); cerr != nil {
+		r = http.Request{Method: c.Method(), Header: http.Header{}}
+	}
+	res := c.Response()
+	// The error response carries only what the error handler writes: none
+	// of the handler's cookies, redirects or other headers, and no body
+	// stream writer the handler set.
+	res.Header.Reset()
+	res.ResetBody()
+	w := &errorWriter{res: res, header: http.Header{}}
+	m.ServeError(w, r.WithContext(c.Context()), err)
+	w.WriteHeader(http.StatusOK)
+}
+
+// errorWriter writes an http.Handler's response into fasthttp's, each
+// header it sets replacing the handler's.
+type errorWriter struct {
+	res    *fasthttp.Response
+	header http.Header
+	sent   bool
+}
+
+func (w *errorWriter) Header() http.Header { return w.header }
+
+func (w *errorWriter) WriteHeader(code int) {
+	if w.sent {
+		return
+	}
+	w.sent = true
+	w.res.SetStatusCode(code)
+	for k, vv := range w.header {
+		w.res.Header.Del(k)
+		for _, v := range vv {
+			w.res.Header.Add(k, v)
+		}
+	}
+}
+
+func (w *errorWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.res.BodyWriter().Write(b)
+}
