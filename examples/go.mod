@@ -7,13 +7,17 @@ require (
 	github.com/chromedp/chromedp v0.14.2
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
+	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/labstack/echo/v4 v4.16.0
+	github.com/labstack/echo/v5 v5.4.4
 	github.com/prometheus/client_golang v1.24.1
 	github.com/prometheus/client_model v0.6.2
 	github.com/prometheus/common v0.70.1
 	github.com/sessionkit/sessionkit v0.0.0
 	github.com/sessionkit/sessionkit/adapters/echo v0.0.0
+	github.com/sessionkit/sessionkit/adapters/echov5 v0.0.0
 	github.com/sessionkit/sessionkit/adapters/fiber v0.0.0
+	github.com/sessionkit/sessionkit/adapters/fiberv3 v0.0.0
 	github.com/sessionkit/sessionkit/adapters/gin v0.0.0
 	github.com/sessionkit/sessionkit/otel v0.0.0
 	go.opentelemetry.io/otel/exporters/prometheus v0.68.0
@@ -21,7 +25,7 @@ require (
 )
 
 require (
-	github.com/andybalholm/brotli v1.1.0 // indirect
+	github.com/andybalholm/brotli v1.2.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
@@ -42,6 +46,8 @@ require (
 	github.com/gobwas/ws v1.4.0 // indirect
 	github.com/goccy/go-json v0.10.5 // indirect
 	github.com/goccy/go-yaml v1.19.2 // indirect
+	github.com/gofiber/schema v1.7.0 // indirect
+	github.com/gofiber/utils/v2 v2.0.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
@@ -56,17 +62,18 @@ require (
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
+	github.com/philhofer/fwd v1.2.0 // indirect
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
 	github.com/prometheus/procfs v0.21.1 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
 	github.com/rivo/uniseg v0.2.0 // indirect
+	github.com/tinylib/msgp v1.6.3 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
-	github.com/valyala/fasthttp v1.51.0 // indirect
+	github.com/valyala/fasthttp v1.69.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
-	github.com/valyala/tcplisten v1.0.0 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.46.0 // indirect
@@ -85,7 +92,9 @@ require (
 replace (
 	github.com/sessionkit/sessionkit => ../
 	github.com/sessionkit/sessionkit/adapters/echo => ../adapters/echo
+	github.com/sessionkit/sessionkit/adapters/echov5 => ../adapters/echov5
 	github.com/sessionkit/sessionkit/adapters/fiber => ../adapters/fiber
+	github.com/sessionkit/sessionkit/adapters/fiberv3 => ../adapters/fiberv3
 	github.com/sessionkit/sessionkit/adapters/gin => ../adapters/gin
 	github.com/sessionkit/sessionkit/otel => ../otel
 )
