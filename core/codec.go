@@ -1,14 +1,19 @@
 package core
 
 import (
+	"bytes"
+	"encoding"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // Codec turns a session's values into bytes and back. Decode receives
@@ -21,14 +26,24 @@ type Codec interface {
 
 // BinaryCodec is the default codec: a compact tagged binary format that
 // keeps Go's built-in types exactly (int stays int, int64 stays int64,
-// time.Time keeps its location offset, []byte stays []byte) and, unlike gob,
-// needs no reflection for them. Other types must be registered with
-// RegisterType; they travel as JSON under their registered name.
+// time.Time keeps its instant and UTC offset, []byte stays []byte) and,
+// unlike gob, needs no reflection for them. Other types must be registered
+// with RegisterType; they travel as JSON under their registered name.
 //
 // Supported without registration: nil, bool, string, []byte, int, int8,
 // int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32,
 // float64, time.Time, time.Duration, []string, []int, []any,
 // map[string]string, map[string]any (nested up to 32 levels).
+//
+// A time.Time comes back like time.Time.UnmarshalBinary makes it: the same
+// instant and offset, in UTC, time.Local or an unnamed fixed zone, without
+// a monotonic clock reading; compare times with Equal.
+//
+// Decode allocates at most 4 times the size of its input, or 256 KiB for
+// inputs under 64 KiB, so a hostile record cannot exhaust memory; it
+// counts what each value will cost before allocating it. Encode refuses
+// with ErrTooLarge values that would cost more to decode (thousands of tiny
+// elements, say), so whatever it writes can be read back.
 type BinaryCodec struct{}
 
 // JSONCodec stores values as a JSON object. Numbers come back as float64
@@ -92,56 +107,482 @@ const (
 	tagRegistered
 )
 
-const maxNesting = 32
+// Limits on what decoding may cost. Encode applies the same ones, so every
+// record it writes decodes; they may only ever grow, or stored records
+// would stop decoding.
+const (
+	maxNesting  = 32
+	allocFactor = 4
+	allocFloor  = 256 << 10
+)
+
+// decodeBudget is how many bytes decoding n bytes may allocate.
+func decodeBudget(n int) int64 { return max(allocFactor*int64(n), allocFloor) }
+
+// The cost model: upper bounds of what the Go runtime (1.24 or later, 64-bit)
+// allocates for each decoded value. Encode and Decode both add them up from
+// the same numbers, so they agree on every record.
+const (
+	anySlot     = 16 // an element of []any, a value of map[string]any
+	stringSlot  = 16 // a string header
+	wordBox     = 8  // a number put in an any, unless it is below 256
+	stringBox   = 16 // a non-empty string put in an any
+	sliceBox    = 24 // a slice put in an any
+	timeBox     = 24 // a time.Time put in an any
+	zoneCost    = 192
+	mapHeader   = 48
+	tableHeader = 32
+	mapGroup    = 8 + 8*32 // control word and 8 slots of string key and 16-byte value
+	jsonFixed   = 320      // encoding/json's decodeState
+	selfCost    = 256      // a MarshalJSON/MarshalText type's own decoding, besides twice its text
+)
+
+// heapSize bounds what the runtime allocates for an object of n bytes:
+// size classes waste less than a quarter, large objects round up to pages.
+func heapSize(n int64) int64 {
+	switch {
+	case n <= 0:
+		return 0
+	case n <= 16:
+		return 16
+	case n <= 128:
+		return (n + 15) &^ 15
+	case n <= 32<<10:
+		return n + n/4
+	default:
+		return (n + 8191) &^ 8191
+	}
+}
+
+// wordCost is what putting a number with these bits in an any allocates:
+// the runtime keeps values below 256 preallocated.
+func wordCost(bits uint64) int64 {
+	if bits < 256 {
+		return 0
+	}
+	return wordBox
+}
+
+func strCost(n int) int64 { return heapSize(int64(n)) }
+
+// boxedStrCost is what a string put in an any costs.
+func boxedStrCost(n int) int64 {
+	if n == 0 {
+		return 0
+	}
+	return stringBox + heapSize(int64(n))
+}
+
+// mapCost is what make(map[string]V, n) and n inserts allocate, V being
+// string or any: a swiss map of 1024-slot tables.
+func mapCost(n int64) int64 {
+	switch {
+	case n == 0:
+		return mapHeader
+	case n <= 8:
+		return mapHeader + heapSize(mapGroup)
+	}
+	capacity := n * 8 / 7
+	dir := pow2((capacity + 1023) / 1024)
+	table := pow2(max(8, capacity/dir))
+	return mapHeader + heapSize(8*dir) + dir*(heapSize(tableHeader)+heapSize(table/8*mapGroup))
+}
+
+func pow2(n int64) int64 {
+	p := int64(1)
+	for p < n {
+		p <<= 1
+	}
+	return p
+}
+
+// timeCost is what decoding a time.Time in MarshalBinary form costs: a
+// location of its own unless it is UTC or a whole-hour offset (the runtime
+// shares those).
+func timeCost(raw []byte) int64 {
+	if len(raw) < 15 {
+		return timeBox
+	}
+	offset := int(int16(binary.BigEndian.Uint16(raw[13:15]))) * 60
+	if len(raw) > 15 {
+		offset += int(raw[15])
+	}
+	if offset == -60 || offset%3600 == 0 && offset >= -12*3600 && offset <= 14*3600 {
+		return timeBox
+	}
+	return timeBox + zoneCost
+}
 
 var registry struct {
 	sync.RWMutex
-	byName map[string]reflect.Type
-	byType map[reflect.Type]string
+	byName map[string]*registered
+	byType map[reflect.Type]*registered
+}
+
+type registered struct {
+	name  string
+	t     reflect.Type
+	j     *jsonType
+	embed int // the longest chain of embedded structs in the type graph
+}
+
+// builtins are the types BinaryCodec stores without registration.
+var builtins = map[reflect.Type]bool{}
+
+func init() {
+	for _, v := range []any{
+		false, "", []byte(nil), 0, int8(0), int16(0), int32(0), int64(0), uint(0), uint8(0), uint16(0),
+		uint32(0), uint64(0), float32(0), float64(0), time.Time{}, time.Duration(0), []string(nil),
+		[]int(nil), []any(nil), map[string]string(nil), map[string]any(nil),
+	} {
+		builtins[reflect.TypeOf(v)] = true
+	}
 }
 
 // RegisterType lets BinaryCodec store values of type T (a struct, say). They
 // are encoded with encoding/json under T's package path and name, and come
-// back as T. Register every such type at init, in every program that reads
-// the sessions.
-func RegisterType[T any]() {
+// back as T, equal to what was stored (reflect.DeepEqual), with the
+// time.Time caveats of BinaryCodec. Register every such type at init, in
+// every program that reads the sessions. Registering a type twice, or one
+// BinaryCodec stores without registration, does nothing.
+//
+// RegisterType refuses, with an error wrapping ErrUnsupportedType, a type
+// that JSON would not bring back intact. Accepted, anywhere in T:
+//   - bool, integers, floats and strings, and types defined on them;
+//   - arrays and slices of accepted types;
+//   - maps from string or integer kinds (without MarshalText or
+//     UnmarshalText) to accepted types;
+//   - structs whose fields are all exported and accepted, including those
+//     promoted from embedded structs; json tags may rename fields or add
+//     ",string", but not drop them ("-"), give two the same name (even
+//     differing only in case), use the characters <, > or &, or mark a
+//     slice or map omitempty (an empty one would come back nil);
+//   - pointers to accepted types, except to pointers, slices and maps
+//     (nil and a pointer to nil would both be stored as null);
+//   - types with a MarshalJSON and a pointer UnmarshalJSON method, or a
+//     MarshalText and a pointer UnmarshalText method (time.Time, say): they
+//     answer for their own round trip.
+//
+// Refused: interfaces (an int in an any would come back float64), channels,
+// funcs, complex numbers, unsafe pointers, unexported or "-" fields,
+// embedded pointers, and types whose JSON methods come unpaired or from an
+// embedded field. Recursive types are fine; values nest at most 32 deep.
+// Encode also refuses a value holding a string that is not valid UTF-8,
+// which JSON would change. Two types with one name (types declared inside
+// functions, say) are refused with ErrConfig.
+func RegisterType[T any]() error {
 	t := reflect.TypeOf((*T)(nil)).Elem()
+	if builtins[t] {
+		return nil
+	}
 	name := t.PkgPath() + "." + t.Name()
 	if t.Name() == "" {
 		name = t.String()
 	}
 	registry.Lock()
 	defer registry.Unlock()
-	if registry.byName == nil {
-		registry.byName = map[string]reflect.Type{}
-		registry.byType = map[reflect.Type]string{}
+	if r, ok := registry.byName[name]; ok {
+		if r.t == t {
+			return nil
+		}
+		return errorf(ErrConfig, "RegisterType: another type is registered as %q", name)
 	}
-	registry.byName[name] = t
-	registry.byType[t] = name
+	c := &typeCheck{seen: map[reflect.Type]*jsonType{}}
+	j, err := c.check(t)
+	if err != nil {
+		return errorf(ErrUnsupportedType, "RegisterType[%s]: %v", t, err)
+	}
+	if registry.byName == nil {
+		registry.byName = map[string]*registered{}
+		registry.byType = map[reflect.Type]*registered{}
+	}
+	r := &registered{name: name, t: t, j: j, embed: c.embed}
+	registry.byName[name] = r
+	registry.byType[t] = r
+	return nil
+}
+
+// jsonType is what the JSON scanner needs to know of a registered type: the
+// JSON each part must be and what encoding/json allocates to decode it.
+type jsonType struct {
+	kind   jsonKind
+	bits   int   // jInt, jUint, jFloat
+	size   int64 // of the Go type
+	elem   *jsonType
+	length int   // jArray
+	slot   int64 // jMap: the size of a key and a value in the map
+	fields []jsonField
+	byName map[string]int
+}
+
+type jsonKind uint8
+
+const (
+	jBool jsonKind = iota
+	jInt
+	jUint
+	jFloat
+	jString
+	jBytes // a []byte-like slice: a base64 string
+	jArray
+	jSlice
+	jMap // jString keys
+	jIntMap
+	jUintMap
+	jStruct
+	jPointer
+	jSelf // MarshalJSON or MarshalText
+)
+
+type jsonField struct {
+	name   []byte
+	typ    *jsonType
+	quoted bool // ",string"
+}
+
+var (
+	jsonMarshaler   = reflect.TypeOf((*json.Marshaler)(nil)).Elem()
+	jsonUnmarshaler = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+	textMarshaler   = reflect.TypeOf((*encoding.TextMarshaler)(nil)).Elem()
+	textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
+)
+
+// typeCheck walks a type graph once per type, so recursive types end.
+type typeCheck struct {
+	seen  map[reflect.Type]*jsonType
+	embed int
+}
+
+func (c *typeCheck) check(t reflect.Type) (*jsonType, error) {
+	if j, ok := c.seen[t]; ok {
+		return j, nil
+	}
+	j := &jsonType{size: int64(t.Size())}
+	c.seen[t] = j
+	var err error
+	if t.Kind() == reflect.Pointer {
+		switch t.Elem().Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Map:
+			return nil, fmt.Errorf("%s: a nil pointer and a pointer to a nil %s would both be stored as null", t, t.Elem().Kind())
+		}
+		j.kind = jPointer
+		j.elem, err = c.check(t.Elem())
+		return j, err
+	}
+	if t.Kind() == reflect.Interface {
+		return nil, fmt.Errorf("%s: values in interfaces come back as JSON makes them (an int as a float64)", t)
+	}
+	if self, err := selfMarshaling(t); self || err != nil {
+		j.kind = jSelf
+		return j, err
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		j.kind = jBool
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		j.kind, j.bits = jInt, t.Bits()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		j.kind, j.bits = jUint, t.Bits()
+	case reflect.Float32, reflect.Float64:
+		j.kind, j.bits = jFloat, t.Bits()
+	case reflect.String:
+		j.kind = jString
+	case reflect.Array:
+		j.kind, j.length = jArray, t.Len()
+		j.elem, err = c.check(t.Elem())
+	case reflect.Slice:
+		j.kind = jSlice
+		if t.Elem().Kind() == reflect.Uint8 && !reflect.PointerTo(t.Elem()).Implements(jsonMarshaler) && !reflect.PointerTo(t.Elem()).Implements(textMarshaler) {
+			j.kind = jBytes
+		}
+		j.elem, err = c.check(t.Elem())
+	case reflect.Map:
+		k := t.Key()
+		p := reflect.PointerTo(k)
+		if p.Implements(textMarshaler) || p.Implements(textUnmarshaler) {
+			return nil, fmt.Errorf("%s: map keys with MarshalText or UnmarshalText methods are not kept exactly", t)
+		}
+		switch k.Kind() {
+		case reflect.String:
+			j.kind = jMap
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			j.kind, j.bits = jIntMap, k.Bits()
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			j.kind, j.bits = jUintMap, k.Bits()
+		default:
+			return nil, fmt.Errorf("%s: map keys must be strings or integers", t)
+		}
+		// The runtime keeps values over 128 bytes out of the table.
+		j.slot = int64(k.Size()) + 8
+		if t.Elem().Size() <= 128 {
+			j.slot = int64(k.Size()) + int64(t.Elem().Size())
+		}
+		j.slot = (j.slot + 7) &^ 7
+		j.elem, err = c.check(t.Elem())
+	case reflect.Struct:
+		j.kind = jStruct
+		j.byName = map[string]int{}
+		err = c.fields(t, j, 0)
+	default:
+		return nil, fmt.Errorf("%s: %s values cannot be stored", t, t.Kind())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// selfMarshaling reports whether t encodes itself, and refuses methods that
+// encoding/json would not use symmetrically.
+func selfMarshaling(t reflect.Type) (bool, error) {
+	p := reflect.PointerTo(t)
+	mj, mt := t.Implements(jsonMarshaler), t.Implements(textMarshaler)
+	pmj, pmt := p.Implements(jsonMarshaler), p.Implements(textMarshaler)
+	uj, ut := p.Implements(jsonUnmarshaler), p.Implements(textUnmarshaler)
+	switch {
+	case !pmj && !pmt && !uj && !ut:
+		return false, nil
+	case !(mj && uj) && !(mt && ut && !pmj && !uj):
+		return false, fmt.Errorf("%s: its JSON methods are not a MarshalJSON and a pointer UnmarshalJSON, nor a MarshalText and a pointer UnmarshalText", t)
+	}
+	if t.Kind() == reflect.Struct {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if f.Anonymous && (reflect.PointerTo(f.Type).Implements(jsonMarshaler) || reflect.PointerTo(f.Type).Implements(textMarshaler)) {
+				return false, fmt.Errorf("%s: embeds %s, whose JSON methods would stand for the whole struct", t, f.Type)
+			}
+		}
+	}
+	return true, nil
+}
+
+// fields collects t's fields as encoding/json sees them, embedded structs'
+// promoted.
+func (c *typeCheck) fields(t reflect.Type, j *jsonType, embed int) error {
+	c.embed = max(c.embed, embed)
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			return fmt.Errorf("%s: field %s is tagged json:\"-\" and would not be stored", t, f.Name)
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if !validTagName(name) {
+			name = ""
+		}
+		if f.Anonymous && name == "" {
+			switch {
+			case f.Type.Kind() == reflect.Pointer:
+				return fmt.Errorf("%s: embedded %s: a nil pointer and one to an empty struct are stored alike", t, f.Type)
+			case f.Type.Kind() == reflect.Struct:
+				if err := c.fields(f.Type, j, embed+1); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			return fmt.Errorf("%s: field %s is unexported and would come back empty", t, f.Name)
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if strings.ContainsAny(name, "<>&") {
+			return fmt.Errorf("%s: field name %q: <, > and & are escaped in JSON", t, name)
+		}
+		for _, g := range j.fields {
+			if strings.EqualFold(string(g.name), name) {
+				return fmt.Errorf("%s: fields named %q and %q would mix up in JSON", t, g.name, name)
+			}
+		}
+		ft := f.Type
+		if ft.Name() == "" && ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		for _, o := range strings.Split(opts, ",") {
+			switch o {
+			case "omitempty":
+				if k := f.Type.Kind(); k == reflect.Slice || k == reflect.Map {
+					return fmt.Errorf("%s: field %s is omitempty: an empty %s would come back nil", t, f.Name, k)
+				}
+			case "omitzero":
+				if _, ok := f.Type.MethodByName("IsZero"); ok {
+					return fmt.Errorf("%s: field %s is omitzero and %s has an IsZero method", t, f.Name, f.Type)
+				}
+			}
+		}
+		typ, err := c.check(f.Type)
+		if err != nil {
+			return fmt.Errorf("%s.%s: %w", t, f.Name, err)
+		}
+		quoted := false
+		if slices.Contains(strings.Split(opts, ","), "string") {
+			switch ft.Kind() {
+			case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+				reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+				reflect.Float32, reflect.Float64, reflect.String:
+				quoted = true
+			}
+		}
+		j.byName[name] = len(j.fields)
+		j.fields = append(j.fields, jsonField{name: []byte(name), typ: typ, quoted: quoted})
+	}
+	return nil
+}
+
+// validTagName is encoding/json's rule for a usable name in a json tag.
+func validTagName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
+		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
+			return false
+		}
+	}
+	return true
 }
 
 // Encode implements Codec.
 func (BinaryCodec) Encode(values map[string]any) ([]byte, error) {
-	b := make([]byte, 0, 64)
-	b, err := appendMap(b, values, 0)
-	if err != nil {
-		return nil, err
+	b, _, err := encodeValues(values)
+	return b, err
+}
+
+// encodeValues encodes values and returns what decoding them will cost.
+func encodeValues(values map[string]any) ([]byte, int64, error) {
+	e := encoder{b: make([]byte, 0, 64)}
+	if err := e.appendMap(values, 0); err != nil {
+		return nil, 0, err
 	}
-	return b, nil
+	if budget := decodeBudget(len(e.b)); e.cost > budget {
+		return nil, 0, errorf(ErrTooLarge, "%d bytes of values would take %d bytes to decode, more than the %d the decoder allows (many tiny values?)", len(e.b), e.cost, budget)
+	}
+	return e.b, e.cost, nil
+}
+
+// encoder appends values to b and adds up, in cost, what decoding them
+// will allocate.
+type encoder struct {
+	b    []byte
+	cost int64
 }
 
 // appendMap writes keys in sorted order so equal maps encode to equal bytes:
 // lazy write compares encodings to decide whether anything changed.
-func appendMap(b []byte, m map[string]any, depth int) ([]byte, error) {
-	b = binary.AppendUvarint(b, uint64(len(m)))
-	var err error
+func (e *encoder) appendMap(m map[string]any, depth int) error {
+	e.b = binary.AppendUvarint(e.b, uint64(len(m)))
+	e.cost += mapCost(int64(len(m)))
 	for _, k := range sortedKeys(m) {
-		b = appendString(b, k)
-		if b, err = appendValue(b, m[k], depth); err != nil {
-			return nil, fmt.Errorf("key %q: %w", k, err)
+		e.appendString(k)
+		e.cost += strCost(len(k))
+		if err := e.appendValue(m[k], depth); err != nil {
+			return fmt.Errorf("key %q: %w", k, err)
 		}
 	}
-	return b, nil
+	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -158,125 +599,176 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
+func (e *encoder) appendString(s string) {
+	e.b = binary.AppendUvarint(e.b, uint64(len(s)))
+	e.b = append(e.b, s...)
 }
 
-func appendValue(b []byte, v any, depth int) ([]byte, error) {
+func (e *encoder) appendValue(v any, depth int) error {
 	if depth > maxNesting {
-		return nil, fmt.Errorf("%w: nested deeper than %d", ErrUnsupportedType, maxNesting)
+		return fmt.Errorf("%w: nested deeper than %d", ErrUnsupportedType, maxNesting)
 	}
 	switch x := v.(type) {
 	case nil:
-		return append(b, tagNil), nil
+		e.b = append(e.b, tagNil)
 	case bool:
 		if x {
-			return append(b, tagTrue), nil
+			e.b = append(e.b, tagTrue)
+		} else {
+			e.b = append(e.b, tagFalse)
 		}
-		return append(b, tagFalse), nil
 	case string:
-		return appendString(append(b, tagString), x), nil
+		e.b = append(e.b, tagString)
+		e.appendString(x)
+		e.cost += boxedStrCost(len(x))
 	case []byte:
-		b = binary.AppendUvarint(append(b, tagBytes), uint64(len(x)))
-		return append(b, x...), nil
+		e.b = binary.AppendUvarint(append(e.b, tagBytes), uint64(len(x)))
+		e.b = append(e.b, x...)
+		e.cost += sliceBox + heapSize(int64(len(x)))
 	case int:
-		return binary.AppendVarint(append(b, tagInt), int64(x)), nil
+		e.b = binary.AppendVarint(append(e.b, tagInt), int64(x))
+		e.cost += wordCost(uint64(x))
 	case int8:
-		return binary.AppendVarint(append(b, tagInt8), int64(x)), nil
+		e.b = binary.AppendVarint(append(e.b, tagInt8), int64(x))
 	case int16:
-		return binary.AppendVarint(append(b, tagInt16), int64(x)), nil
+		e.b = binary.AppendVarint(append(e.b, tagInt16), int64(x))
+		e.cost += wordCost(uint64(uint16(x)))
 	case int32:
-		return binary.AppendVarint(append(b, tagInt32), int64(x)), nil
+		e.b = binary.AppendVarint(append(e.b, tagInt32), int64(x))
+		e.cost += wordCost(uint64(uint32(x)))
 	case int64:
-		return binary.AppendVarint(append(b, tagInt64), x), nil
+		e.b = binary.AppendVarint(append(e.b, tagInt64), x)
+		e.cost += wordCost(uint64(x))
 	case uint:
-		return binary.AppendUvarint(append(b, tagUint), uint64(x)), nil
+		e.b = binary.AppendUvarint(append(e.b, tagUint), uint64(x))
+		e.cost += wordCost(uint64(x))
 	case uint8:
-		return binary.AppendUvarint(append(b, tagUint8), uint64(x)), nil
+		e.b = binary.AppendUvarint(append(e.b, tagUint8), uint64(x))
 	case uint16:
-		return binary.AppendUvarint(append(b, tagUint16), uint64(x)), nil
+		e.b = binary.AppendUvarint(append(e.b, tagUint16), uint64(x))
+		e.cost += wordCost(uint64(x))
 	case uint32:
-		return binary.AppendUvarint(append(b, tagUint32), uint64(x)), nil
+		e.b = binary.AppendUvarint(append(e.b, tagUint32), uint64(x))
+		e.cost += wordCost(uint64(x))
 	case uint64:
-		return binary.AppendUvarint(append(b, tagUint64), x), nil
+		e.b = binary.AppendUvarint(append(e.b, tagUint64), x)
+		e.cost += wordCost(x)
 	case float32:
-		return binary.LittleEndian.AppendUint32(append(b, tagFloat32), math.Float32bits(x)), nil
+		e.b = binary.LittleEndian.AppendUint32(append(e.b, tagFloat32), math.Float32bits(x))
+		e.cost += wordCost(uint64(math.Float32bits(x)))
 	case float64:
-		return binary.LittleEndian.AppendUint64(append(b, tagFloat64), math.Float64bits(x)), nil
+		e.b = binary.LittleEndian.AppendUint64(append(e.b, tagFloat64), math.Float64bits(x))
+		e.cost += wordCost(math.Float64bits(x))
 	case time.Duration:
-		return binary.AppendVarint(append(b, tagDuration), int64(x)), nil
+		e.b = binary.AppendVarint(append(e.b, tagDuration), int64(x))
+		e.cost += wordCost(uint64(x))
 	case time.Time:
 		t, err := x.MarshalBinary()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUnsupportedType, err)
+			return fmt.Errorf("%w: %v", ErrUnsupportedType, err)
 		}
-		b = binary.AppendUvarint(append(b, tagTime), uint64(len(t)))
-		return append(b, t...), nil
+		e.b = binary.AppendUvarint(append(e.b, tagTime), uint64(len(t)))
+		e.b = append(e.b, t...)
+		e.cost += timeCost(t)
 	case []string:
-		b = binary.AppendUvarint(append(b, tagStrings), uint64(len(x)))
+		e.b = binary.AppendUvarint(append(e.b, tagStrings), uint64(len(x)))
+		e.cost += sliceBox + heapSize(stringSlot*int64(len(x)))
 		for _, s := range x {
-			b = appendString(b, s)
+			e.appendString(s)
+			e.cost += strCost(len(s))
 		}
-		return b, nil
 	case []int:
-		b = binary.AppendUvarint(append(b, tagInts), uint64(len(x)))
+		e.b = binary.AppendUvarint(append(e.b, tagInts), uint64(len(x)))
+		e.cost += sliceBox + heapSize(8*int64(len(x)))
 		for _, n := range x {
-			b = binary.AppendVarint(b, int64(n))
+			e.b = binary.AppendVarint(e.b, int64(n))
 		}
-		return b, nil
 	case []any:
-		b = binary.AppendUvarint(append(b, tagList), uint64(len(x)))
-		var err error
-		for _, e := range x {
-			if b, err = appendValue(b, e, depth+1); err != nil {
-				return nil, err
+		e.b = binary.AppendUvarint(append(e.b, tagList), uint64(len(x)))
+		e.cost += sliceBox + heapSize(anySlot*int64(len(x)))
+		for _, v := range x {
+			if err := e.appendValue(v, depth+1); err != nil {
+				return err
 			}
 		}
-		return b, nil
 	case map[string]string:
-		b = binary.AppendUvarint(append(b, tagStringMap), uint64(len(x)))
+		e.b = binary.AppendUvarint(append(e.b, tagStringMap), uint64(len(x)))
+		e.cost += mapCost(int64(len(x)))
 		for _, k := range sortedKeys(x) {
-			b = appendString(appendString(b, k), x[k])
+			e.appendString(k)
+			e.appendString(x[k])
+			e.cost += strCost(len(k)) + strCost(len(x[k]))
 		}
-		return b, nil
 	case map[string]any:
-		return appendMap(append(b, tagMap), x, depth+1)
+		e.b = append(e.b, tagMap)
+		return e.appendMap(x, depth+1)
+	default:
+		return e.appendRegistered(v)
 	}
+	return nil
+}
+
+func (e *encoder) appendRegistered(v any) error {
 	registry.RLock()
-	name, ok := registry.byType[reflect.TypeOf(v)]
+	r, ok := registry.byType[reflect.TypeOf(v)]
 	registry.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("%w: %T (register it with core.RegisterType)", ErrUnsupportedType, v)
+		return fmt.Errorf("%w: %T (register it with core.RegisterType)", ErrUnsupportedType, v)
 	}
 	js, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %T: %v", ErrUnsupportedType, v, err)
+		return fmt.Errorf("%w: %T: %v", ErrUnsupportedType, v, err)
 	}
-	b = appendString(append(b, tagRegistered), name)
-	b = binary.AppendUvarint(b, uint64(len(js)))
-	return append(b, js...), nil
+	s := jsonScan{b: js}
+	cost := s.root(r)
+	switch {
+	case s.err != nil:
+		return fmt.Errorf("%w: %T: its JSON does not match its type: %v", ErrUnsupportedType, v, s.err)
+	case s.lossy:
+		return fmt.Errorf("%w: %T: holds a string that is not valid UTF-8, which JSON would change", ErrUnsupportedType, v)
+	}
+	e.b = append(e.b, tagRegistered)
+	e.appendString(r.name)
+	e.b = binary.AppendUvarint(e.b, uint64(len(js)))
+	e.b = append(e.b, js...)
+	e.cost += cost
+	return nil
 }
 
 // decoder reads the binary format. Every length is checked against what is
-// left of the input before anything is allocated, so hostile input can
-// neither panic nor make it allocate more than a small multiple of its size.
+// left of the input, and every allocation against what is left of the
+// budget, before anything is allocated.
 type decoder struct {
-	b   []byte
-	err error
+	b      []byte
+	left   int64 // of the allocation budget
+	budget int64
+	err    error
 }
 
 func (d *decoder) fail(format string, args ...any) {
 	if d.err == nil {
 		d.err = fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
 	}
+	d.b = nil
+}
+
+// charge takes n bytes from the budget; false means stop.
+func (d *decoder) charge(n int64) bool {
+	if d.err != nil {
+		return false
+	}
+	if n > d.left {
+		d.fail("decoding would allocate more than %d bytes", d.budget)
+		return false
+	}
+	d.left -= n
+	return true
 }
 
 func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
 		d.fail("bad length")
-		d.b = nil
 		return 0
 	}
 	d.b = d.b[n:]
@@ -287,7 +779,6 @@ func (d *decoder) varint() int64 {
 	v, n := binary.Varint(d.b)
 	if n <= 0 {
 		d.fail("bad integer")
-		d.b = nil
 		return 0
 	}
 	d.b = d.b[n:]
@@ -295,12 +786,11 @@ func (d *decoder) varint() int64 {
 }
 
 // count reads a collection length and checks that each element could take
-// at least one byte of what remains.
-func (d *decoder) count() int {
+// at least size bytes of what remains.
+func (d *decoder) count(size int) int {
 	n := d.uvarint()
-	if n > uint64(len(d.b)) {
+	if n > uint64(len(d.b)/size) {
 		d.fail("count %d exceeds input", n)
-		d.b = nil
 		return 0
 	}
 	return int(n)
@@ -310,7 +800,6 @@ func (d *decoder) raw() []byte {
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
 		d.fail("length %d exceeds input", n)
-		d.b = nil
 		return nil
 	}
 	r := d.b[:n:n]
@@ -318,13 +807,19 @@ func (d *decoder) raw() []byte {
 	return r
 }
 
-func (d *decoder) str() string { return string(d.raw()) }
+// str reads a string that is not put in an any (a key, an element).
+func (d *decoder) str() string {
+	r := d.raw()
+	if !d.charge(strCost(len(r))) {
+		return ""
+	}
+	return string(r)
+}
 
 func (d *decoder) fixed(n int) []byte {
 	if len(d.b) < n {
 		d.fail("truncated")
-		d.b = nil
-		return make([]byte, n)
+		return nil
 	}
 	r := d.b[:n]
 	d.b = d.b[n:]
@@ -333,13 +828,9 @@ func (d *decoder) fixed(n int) []byte {
 
 // Decode implements Codec.
 func (BinaryCodec) Decode(data []byte) (map[string]any, error) {
-	d := &decoder{b: data}
-	n := d.count()
-	m := make(map[string]any, n)
-	for i := 0; i < n && d.err == nil; i++ {
-		k := d.str()
-		m[k] = d.value(0)
-	}
+	budget := decodeBudget(len(data))
+	d := &decoder{b: data, left: budget, budget: budget}
+	m := d.stringMap(0)
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("%d trailing bytes", len(d.b))
 	}
@@ -349,16 +840,29 @@ func (BinaryCodec) Decode(data []byte) (map[string]any, error) {
 	return m, nil
 }
 
+func (d *decoder) stringMap(depth int) map[string]any {
+	n := d.count(2)
+	if !d.charge(mapCost(int64(n))) {
+		return nil
+	}
+	m := make(map[string]any, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		k := d.str()
+		m[k] = d.value(depth)
+	}
+	return m
+}
+
 func (d *decoder) value(depth int) any {
 	if depth > maxNesting {
 		d.fail("nested deeper than %d", maxNesting)
 		return nil
 	}
-	tag := d.fixed(1)[0]
+	tag := d.fixed(1)
 	if d.err != nil {
 		return nil
 	}
-	switch tag {
+	switch tag[0] {
 	case tagNil:
 		return nil
 	case tagFalse:
@@ -366,64 +870,119 @@ func (d *decoder) value(depth int) any {
 	case tagTrue:
 		return true
 	case tagString:
-		return d.str()
+		r := d.raw()
+		if !d.charge(boxedStrCost(len(r))) {
+			return nil
+		}
+		return string(r)
 	case tagBytes:
-		return append([]byte{}, d.raw()...)
+		r := d.raw()
+		if !d.charge(sliceBox + heapSize(int64(len(r)))) {
+			return nil
+		}
+		return append([]byte{}, r...)
 	case tagInt:
-		return int(d.varint())
+		v := int(d.varint())
+		d.charge(wordCost(uint64(v)))
+		return v
 	case tagInt8:
 		return int8(d.varint())
 	case tagInt16:
-		return int16(d.varint())
+		v := int16(d.varint())
+		d.charge(wordCost(uint64(uint16(v))))
+		return v
 	case tagInt32:
-		return int32(d.varint())
+		v := int32(d.varint())
+		d.charge(wordCost(uint64(uint32(v))))
+		return v
 	case tagInt64:
-		return d.varint()
+		v := d.varint()
+		d.charge(wordCost(uint64(v)))
+		return v
 	case tagUint:
-		return uint(d.uvarint())
+		v := uint(d.uvarint())
+		d.charge(wordCost(uint64(v)))
+		return v
 	case tagUint8:
 		return uint8(d.uvarint())
 	case tagUint16:
-		return uint16(d.uvarint())
+		v := uint16(d.uvarint())
+		d.charge(wordCost(uint64(v)))
+		return v
 	case tagUint32:
-		return uint32(d.uvarint())
+		v := uint32(d.uvarint())
+		d.charge(wordCost(uint64(v)))
+		return v
 	case tagUint64:
-		return d.uvarint()
+		v := d.uvarint()
+		d.charge(wordCost(v))
+		return v
 	case tagFloat32:
-		return math.Float32frombits(binary.LittleEndian.Uint32(d.fixed(4)))
+		f := d.fixed(4)
+		if d.err != nil {
+			return nil
+		}
+		v := binary.LittleEndian.Uint32(f)
+		d.charge(wordCost(uint64(v)))
+		return math.Float32frombits(v)
 	case tagFloat64:
-		return math.Float64frombits(binary.LittleEndian.Uint64(d.fixed(8)))
+		f := d.fixed(8)
+		if d.err != nil {
+			return nil
+		}
+		v := binary.LittleEndian.Uint64(f)
+		d.charge(wordCost(v))
+		return math.Float64frombits(v)
 	case tagDuration:
-		return time.Duration(d.varint())
+		v := d.varint()
+		d.charge(wordCost(uint64(v)))
+		return time.Duration(v)
 	case tagTime:
+		r := d.raw()
+		if !d.charge(timeCost(r)) {
+			return nil
+		}
 		var t time.Time
-		if err := t.UnmarshalBinary(d.raw()); err != nil {
+		if err := t.UnmarshalBinary(r); err != nil {
 			d.fail("time: %v", err)
+			return nil
 		}
 		return t
 	case tagStrings:
-		n := d.count()
+		n := d.count(1)
+		if !d.charge(sliceBox + heapSize(stringSlot*int64(n))) {
+			return nil
+		}
 		s := make([]string, n)
-		for i := range s {
+		for i := 0; i < n && d.err == nil; i++ {
 			s[i] = d.str()
 		}
 		return s
 	case tagInts:
-		n := d.count()
+		n := d.count(1)
+		if !d.charge(sliceBox + heapSize(8*int64(n))) {
+			return nil
+		}
 		s := make([]int, n)
 		for i := range s {
 			s[i] = int(d.varint())
 		}
 		return s
 	case tagList:
-		n := d.count()
+		n := d.count(1)
+		if !d.charge(sliceBox + heapSize(anySlot*int64(n))) {
+			return nil
+		}
 		s := make([]any, n)
 		for i := 0; i < n && d.err == nil; i++ {
 			s[i] = d.value(depth + 1)
 		}
 		return s
 	case tagStringMap:
-		n := d.count()
+		n := d.count(2)
+		if !d.charge(mapCost(int64(n))) {
+			return nil
+		}
 		m := make(map[string]string, n)
 		for i := 0; i < n && d.err == nil; i++ {
 			k := d.str()
@@ -431,33 +990,446 @@ func (d *decoder) value(depth int) any {
 		}
 		return m
 	case tagMap:
-		n := d.count()
-		m := make(map[string]any, n)
-		for i := 0; i < n && d.err == nil; i++ {
-			k := d.str()
-			m[k] = d.value(depth + 1)
-		}
-		return m
+		return d.stringMap(depth + 1)
 	case tagRegistered:
-		name := d.str()
-		js := d.raw()
-		if d.err != nil {
-			return nil
-		}
-		registry.RLock()
-		t, ok := registry.byName[name]
-		registry.RUnlock()
-		if !ok {
-			d.fail("type %q is not registered", name)
-			return nil
-		}
-		p := reflect.New(t)
-		if err := json.Unmarshal(js, p.Interface()); err != nil {
-			d.fail("%s: %v", name, err)
-			return nil
-		}
-		return p.Elem().Interface()
+		return d.registered()
 	}
-	d.fail("unknown tag %d", tag)
+	d.fail("unknown tag %d", tag[0])
 	return nil
+}
+
+func (d *decoder) registered() any {
+	name := d.raw()
+	js := d.raw()
+	if d.err != nil {
+		return nil
+	}
+	registry.RLock()
+	r, ok := registry.byName[string(name)]
+	registry.RUnlock()
+	if !ok {
+		d.fail("type %q is not registered", name)
+		return nil
+	}
+	s := jsonScan{b: js}
+	cost := s.root(r)
+	if s.err != nil {
+		d.fail("%s: %v", r.name, s.err)
+		return nil
+	}
+	if !d.charge(cost) {
+		return nil
+	}
+	p := reflect.New(r.t)
+	if err := json.Unmarshal(js, p.Interface()); err != nil {
+		d.fail("%s: %v", r.name, err)
+		return nil
+	}
+	return p.Elem().Interface()
+}
+
+// jsonScan reads the JSON of a registered type without allocating: it
+// checks that the JSON fits the type, so encoding/json will not fail half
+// way (its errors allocate), and adds up what encoding/json will allocate
+// to decode it.
+type jsonScan struct {
+	b        []byte
+	cost     int64
+	depth    int
+	maxDepth int
+	structs  int
+	lossy    bool // a \ufffd escape: encoding/json replaced invalid UTF-8
+	err      error
+}
+
+func (s *jsonScan) fail(format string, args ...any) {
+	if s.err == nil {
+		s.err = fmt.Errorf(format, args...)
+	}
+	s.b = nil
+}
+
+// root scans the JSON of one value of r and returns its decoding cost:
+// reflect.New and the copy into an any, encoding/json's state, its parser
+// stack and error context, and the value itself.
+func (s *jsonScan) root(r *registered) int64 {
+	s.value(r.j)
+	s.space()
+	if s.err == nil && len(s.b) != 0 {
+		s.fail("trailing data")
+	}
+	cost := 2*heapSize(int64(r.t.Size())) + jsonFixed + 2*heapSize(8*pow2(int64(s.maxDepth))) + s.cost
+	if s.structs > 0 {
+		cost += heapSize(48) + 2*heapSize(stringSlot*pow2(int64(s.maxDepth*(1+r.embed))))
+	}
+	return cost
+}
+
+func (s *jsonScan) space() {
+	for len(s.b) > 0 && (s.b[0] == ' ' || s.b[0] == '\t' || s.b[0] == '\n' || s.b[0] == '\r') {
+		s.b = s.b[1:]
+	}
+}
+
+func (s *jsonScan) peek() byte {
+	s.space()
+	if len(s.b) == 0 {
+		s.fail("unexpected end of JSON")
+		return 0
+	}
+	return s.b[0]
+}
+
+func (s *jsonScan) expect(c byte) bool {
+	if s.peek() != c {
+		s.fail("want %q", c)
+		return false
+	}
+	s.b = s.b[1:]
+	return true
+}
+
+// literal scans a number, true, false or null.
+func (s *jsonScan) literal() []byte {
+	s.space()
+	i := 0
+	for i < len(s.b) && strings.IndexByte("+-.0123456789Eaeflnrstu", s.b[i]) >= 0 {
+		i++
+	}
+	if i == 0 {
+		s.fail("want a literal")
+		return nil
+	}
+	l := s.b[:i]
+	s.b = s.b[i:]
+	return l
+}
+
+// str scans a string and returns its length between the quotes and whether
+// it has escapes (encoding/json then copies it once more).
+func (s *jsonScan) str() (n int, esc bool) {
+	if !s.expect('"') {
+		return 0, false
+	}
+	for i := 0; i < len(s.b); {
+		switch c := s.b[i]; {
+		case c == '"':
+			s.b = s.b[i+1:]
+			return i, esc
+		case c == '\\':
+			esc = true
+			if bytes.HasPrefix(s.b[i:], []byte(`\ufffd`)) {
+				s.lossy = true
+			}
+			if i+1 < len(s.b) && s.b[i+1] == 'u' {
+				i += 6
+			} else {
+				i += 2
+			}
+		case c < 0x20:
+			s.fail("control character in string")
+			return 0, false
+		default:
+			i++
+		}
+	}
+	s.fail("unterminated string")
+	return 0, false
+}
+
+// unquoteCost is what encoding/json allocates to decode a string of n bytes
+// between quotes: a buffer if it has escapes, and the string.
+func unquoteCost(n int, esc bool) int64 {
+	c := strCost(n)
+	if esc {
+		c += heapSize(int64(n) + 8)
+	}
+	return c
+}
+
+func (s *jsonScan) open(c byte) bool {
+	if !s.expect(c) {
+		return false
+	}
+	s.depth++
+	s.maxDepth = max(s.maxDepth, s.depth)
+	if s.depth > maxNesting {
+		s.fail("nested deeper than %d", maxNesting)
+		return false
+	}
+	return true
+}
+
+// next reports whether another element follows in an array or object
+// whose opening bracket has been read, consuming the comma or the end.
+func (s *jsonScan) next(first bool, end byte) bool {
+	c := s.peek()
+	switch {
+	case s.err != nil:
+		return false
+	case c == end:
+		s.b = s.b[1:]
+		s.depth--
+		return false
+	case first:
+		return true
+	case c == ',':
+		s.b = s.b[1:]
+		return true
+	}
+	s.fail("want ',' or %q", end)
+	return false
+}
+
+// skip scans any value (an unknown field, a self-encoding type's JSON).
+func (s *jsonScan) skip() {
+	switch s.peek() {
+	case '"':
+		s.str()
+	case '[':
+		if s.open('[') {
+			for first := true; s.next(first, ']'); first = false {
+				s.skip()
+			}
+		}
+	case '{':
+		if s.open('{') {
+			for first := true; s.next(first, '}'); first = false {
+				s.str()
+				s.expect(':')
+				s.skip()
+			}
+		}
+	default:
+		s.literal()
+	}
+}
+
+func (s *jsonScan) isNull() bool {
+	if s.peek() == 'n' {
+		if l := s.literal(); string(l) != "null" {
+			s.fail("bad literal %q", l)
+		}
+		return true
+	}
+	return false
+}
+
+func (s *jsonScan) value(j *jsonType) {
+	if j.kind == jSelf {
+		n := len(s.b)
+		s.skip()
+		s.cost += selfCost + heapSize(2*int64(n-len(s.b)))
+		return
+	}
+	if s.err != nil || s.isNull() {
+		return
+	}
+	switch j.kind {
+	case jPointer:
+		s.cost += heapSize(j.elem.size)
+		s.value(j.elem)
+	case jBool:
+		if l := s.literal(); string(l) != "true" && string(l) != "false" {
+			s.fail("want a bool, not %q", l)
+		}
+	case jInt, jUint, jFloat:
+		s.number(j.kind, j.bits, s.literal())
+	case jString:
+		s.cost += unquoteCost(s.str())
+	case jBytes:
+		if s.peek() == '[' {
+			s.slice(j)
+			return
+		}
+		n, esc := s.str()
+		s.cost += unquoteCost(n, esc) - strCost(n) + heapSize(int64(n+3)/4*3)
+	case jArray:
+		if s.open('[') {
+			i := 0
+			for first := true; s.next(first, ']'); first = false {
+				if i < j.length {
+					s.value(j.elem)
+				} else {
+					s.skip()
+				}
+				i++
+			}
+		}
+	case jSlice:
+		s.slice(j)
+	case jMap, jIntMap, jUintMap:
+		s.mapValue(j)
+	case jStruct:
+		s.structValue(j)
+	}
+}
+
+// number checks that encoding/json will parse l into a number of this kind
+// and size. Numbers longer than encoding/json ever writes are refused: they
+// would cost a copy to parse.
+func (s *jsonScan) number(kind jsonKind, bits int, l []byte) {
+	if len(l) > 32 {
+		s.fail("number of %d digits", len(l))
+		return
+	}
+	var err error
+	switch kind {
+	case jInt:
+		_, err = strconv.ParseInt(string(l), 10, bits)
+	case jUint:
+		_, err = strconv.ParseUint(string(l), 10, bits)
+	default:
+		_, err = strconv.ParseFloat(string(l), bits)
+	}
+	if err != nil {
+		s.fail("bad number %q", l)
+	}
+}
+
+func (s *jsonScan) slice(j *jsonType) {
+	if !s.open('[') {
+		return
+	}
+	n := int64(0)
+	for first := true; s.next(first, ']'); first = false {
+		s.value(j.elem)
+		n++
+	}
+	s.cost += growCost(n, j.elem.size)
+	if n == 0 {
+		s.cost += sliceBox // reflect.MakeSlice's header
+	}
+}
+
+// growCost bounds what appending n elements of size bytes one by one
+// allocates, as encoding/json does. Each backing array holds at least
+// twice the elements of the last (1.25 times plus 192 past 256 elements),
+// so, walking back from the last array too small for n elements, the
+// earlier ones are at most half (or 4/5 less 154) as long as the next; an
+// array of c elements takes less than c+1 elements' bytes and an 8-byte
+// header.
+func growCost(n, size int64) int64 {
+	if n == 0 || size == 0 {
+		return 0
+	}
+	c := n - 1
+	last := max(2*c, 1)
+	if c >= 256 {
+		last = c + (c+768)/4
+	}
+	cost := heapSize(last*size) + 8
+	for c > 0 {
+		cost += (c+1)*size + 8
+		if c >= 512 {
+			c = (4*c - 765) / 5
+		} else {
+			c /= 2
+		}
+	}
+	return cost
+}
+
+func (s *jsonScan) mapValue(j *jsonType) {
+	if !s.open('{') {
+		return
+	}
+	n := int64(0)
+	for first := true; s.next(first, '}'); first = false {
+		keyStart := s.b
+		k, esc := s.str()
+		switch j.kind {
+		case jMap:
+			s.cost += stringSlot + unquoteCost(k, esc)
+		default:
+			kind := jInt
+			if j.kind == jUintMap {
+				kind = jUint
+			}
+			if s.err == nil {
+				s.number(kind, j.bits, keyStart[1:1+k])
+			}
+			s.cost += heapSize(8) + strCost(k)
+		}
+		s.expect(':')
+		s.value(j.elem)
+		n++
+	}
+	if n > 0 {
+		s.cost += heapSize(j.elem.size)
+		if j.elem.size > 128 {
+			s.cost += n * heapSize(j.elem.size)
+		}
+	}
+	s.cost += jsonMapCost(n, j.slot)
+}
+
+// jsonMapCost is what a swiss map allocates as n entries of slot bytes are
+// added one by one: one group of 8, then tables doubling to 1024 slots,
+// then tables splitting in two.
+func jsonMapCost(n, slot int64) int64 {
+	group := 8 + 8*slot
+	cost := int64(mapHeader)
+	if n == 0 {
+		return cost
+	}
+	cost += heapSize(group)
+	if n <= 8 {
+		return cost
+	}
+	cost += heapSize(8)
+	c := int64(16)
+	for ; ; c *= 2 {
+		cost += heapSize(tableHeader) + heapSize(c/8*group)
+		if n <= c*7/8 || c == 1024 {
+			break
+		}
+	}
+	if n > 896 {
+		splits := (n + 447) / 448
+		cost += 2 * splits * (heapSize(tableHeader) + heapSize(128*group))
+		cost += 2 * heapSize(8*pow2(splits+1))
+	}
+	return cost
+}
+
+func (s *jsonScan) structValue(j *jsonType) {
+	if !s.open('{') {
+		return
+	}
+	s.structs++
+	for first := true; s.next(first, '}'); first = false {
+		keyStart := s.b
+		k, esc := s.str()
+		if s.err != nil {
+			return
+		}
+		if esc {
+			s.fail("escaped field name")
+			return
+		}
+		key := keyStart[1 : 1+k]
+		s.expect(':')
+		i, ok := j.byName[string(key)]
+		if !ok {
+			i = -1
+			for f := range j.fields {
+				if bytes.EqualFold(j.fields[f].name, key) {
+					i = f
+					break
+				}
+			}
+		}
+		switch {
+		case i < 0:
+			s.skip()
+		case j.fields[i].quoted:
+			if !s.isNull() {
+				n, esc := s.str()
+				s.cost += selfCost + 3*unquoteCost(n, esc)
+			}
+		default:
+			s.value(j.fields[i].typ)
+		}
+	}
 }

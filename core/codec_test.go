@@ -1,8 +1,10 @@
 package core_test
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 
@@ -15,7 +17,11 @@ type profile struct {
 	Age   int
 }
 
-func init() { core.RegisterType[profile]() }
+func init() {
+	if err := core.RegisterType[profile](); err != nil {
+		panic(err)
+	}
+}
 
 func TestBinaryCodecKeepsTypes(t *testing.T) {
 	when := time.Date(2026, 11, 24, 4, 0, 0, 123, time.FixedZone("X", 3600))
@@ -79,21 +85,55 @@ func TestBinaryCodecCorruptInput(t *testing.T) {
 	}
 }
 
+// FuzzBinaryCodecDecode: Decode never panics, fails only with ErrCorrupt,
+// allocates at most 4 times its input (or 256 KiB), and what it returns
+// encodes to bytes that decode to the same values.
 func FuzzBinaryCodecDecode(f *testing.F) {
 	seed, _ := core.BinaryCodec{}.Encode(map[string]any{"a": 1, "b": []any{"x", map[string]any{"c": 2.5}}, "p": profile{Name: "z"}})
 	f.Add(seed)
 	f.Add([]byte{})
 	f.Add([]byte{1, 1, 'k', 21, 200, 200, 200, 200, 1})
+	f.Add([]byte{1, 1, 'k', 21, 0xff, 0x1f, 22, 0xff, 0x1f, 21, 0xff, 0x1f, 23, 0xff, 0x1f}) // nested collections claiming more than is there
+	f.Add(append([]byte{1, 1, 'k', 21, 100}, bytes.Repeat([]byte{22, 0}, 100)...))           // a list of empty maps
+	f.Add(registeredRecord("github.com/sessionkit/sessionkit/core_test.profile", `{"Roles":["",""],"x":[{}],"age":7}`))
+	decodes := 0
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := core.BinaryCodec{}.Decode(data)
+		var v map[string]any
+		var err error
+		// Reading the allocation statistics stops the world: measure one
+		// input in eight.
+		if decodes++; decodes%8 == 1 {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			v, err = core.BinaryCodec{}.Decode(data)
+			runtime.ReadMemStats(&after)
+			if n, limit := after.TotalAlloc-before.TotalAlloc, max(4*len(data), 256<<10); n > uint64(limit) {
+				t.Fatalf("decoding %d bytes allocated %d", len(data), n)
+			}
+		} else {
+			v, err = core.BinaryCodec{}.Decode(data)
+		}
 		if err != nil {
 			if !errors.Is(err, core.ErrCorrupt) {
 				t.Fatalf("decode error not ErrCorrupt: %v", err)
 			}
 			return
 		}
-		if _, err := (core.BinaryCodec{}).Encode(v); err != nil {
+		b, err := core.BinaryCodec{}.Encode(v)
+		if errors.Is(err, core.ErrTooLarge) {
+			// A record with padded varints or repeated keys re-encodes
+			// shorter, and the decoding budget shrinks with it.
+			return
+		}
+		if err != nil {
 			t.Fatalf("decoded value does not re-encode: %v", err)
+		}
+		v2, err := core.BinaryCodec{}.Decode(b)
+		if err != nil {
+			t.Fatalf("re-encoded value does not decode: %v", err)
+		}
+		if b2, err := (core.BinaryCodec{}).Encode(v2); err != nil || !bytes.Equal(b2, b) {
+			t.Fatalf("values changed on a round trip (%v)", err)
 		}
 	})
 }

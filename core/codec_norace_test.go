@@ -1,0 +1,6 @@
+//go:build !race
+
+package core
+
+// raceEnabled: see codec_race_test.go.
+const raceEnabled = false
