@@ -7,6 +7,15 @@
 //	store, err := filestore.New("/var/lib/myapp/sessions", filestore.Options{})
 //	m, err := core.New(store, core.Config{Locking: true})
 //
+// Over the session directory of a PHP application, open it with PHP, from
+// php.ini's session.save_path and session.gc_maxlifetime, and give the
+// Manager core.PHPConfig with the same gc_maxlifetime:
+//
+//	store, err := filestore.PHP("1;0600;/var/lib/php/sessions", 1440*time.Second)
+//	cfg, err := core.PHPConfig("php", 1440*time.Second) // session.serialize_handler
+//	cfg.Locking = true
+//	m, err := core.New(store, cfg)
+//
 // # Layout
 //
 // A session lives in <dir>/sess_<id>, or with Options.Depth = N in
@@ -43,9 +52,18 @@
 //   - Options.MaxLifetime = 0 (the default, for directories only Go uses):
 //     mtime = expiry; a record is live while its mtime is in the future.
 //   - Options.MaxLifetime = session.gc_maxlifetime (for a directory shared
-//     with PHP): mtime = expiry - MaxLifetime, so a file PHP wrote at t is
-//     live until t + MaxLifetime, and PHP's own GC removes a file this store
-//     wrote exactly at the expiry it was given.
+//     with PHP; PHP sets it): mtime = expiry - MaxLifetime, so a file PHP
+//     wrote at t is live until t + MaxLifetime, and PHP's own GC removes a
+//     file this store wrote exactly at the expiry it was given.
+//
+// Only the second can share a directory with PHP, which moves a session's
+// mtime to "now" on every request: in the first layout a file PHP wrote
+// reads as expired at once, and so does a Go session after one PHP
+// request. With the second, a Manager whose IdleTimeout is gc_maxlifetime
+// (core.PHPConfig) writes and touches sessions with mtime = now, as PHP
+// does. PHP itself never checks expiry when it reads a session: a file its
+// GC has not removed yet is still a session to PHP, while Go, counting
+// the same mtime, already starts a new one.
 //
 // Touch moves the mtime, as PHP's updateTimestamp does. A file that was
 // created but never written (PHP's read creates one) holds no record, so

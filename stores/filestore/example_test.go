@@ -9,8 +9,8 @@ import (
 	"github.com/sessionkit/sessionkit/stores/filestore"
 )
 
-// A store sharing PHP's session directory: the save_path syntax gives the
-// layout, MaxLifetime must match session.gc_maxlifetime.
+// A store sharing PHP's session directory, opened from php.ini's
+// session.save_path and session.gc_maxlifetime.
 func Example() {
 	dir, err := os.MkdirTemp("", "sessions")
 	if err != nil {
@@ -18,19 +18,15 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 
-	path, opts, err := filestore.ParseSavePath("1;0600;" + dir)
-	if err != nil {
-		panic(err)
-	}
-	opts.MaxLifetime = 1440 * time.Second
-	store, err := filestore.New(path, opts)
+	const gcMaxLifetime = 1440 * time.Second
+	store, err := filestore.PHP("1;0600;"+dir, gcMaxLifetime)
 	if err != nil {
 		panic(err)
 	}
 
 	ctx := context.Background()
 	id := "k3j5h2g4f6d8s0a9q1w2e3r4t5"
-	if err := store.Write(ctx, id, []byte(`user|s:5:"alice";`), time.Now().Add(opts.MaxLifetime)); err != nil {
+	if err := store.Write(ctx, id, []byte(`user|s:5:"alice";`), time.Now().Add(gcMaxLifetime)); err != nil {
 		panic(err)
 	}
 	raw, _ := os.ReadFile(dir + "/k/sess_" + id)
