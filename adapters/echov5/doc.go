@@ -14,12 +14,15 @@
 // that runs the store write and adds the Set-Cookie when the handler first
 // writes (c.String, c.JSON, Write, WriteHeader, Flush, Hijack), and commits
 // once more after the handler for changes made while the body was being
-// written. Handlers and middleware that wrap c.Response() further, and
-// echo.UnwrapResponse, keep working: the writer unwraps to Echo's
-// Response. A session that fails (store down, lock timeout) answers with
-// the Manager's error response (503 by default) instead of the handler's,
-// none of the handler's headers kept; Echo's Response records its status
-// for loggers.
+// written. Handlers and middleware that wrap c.Response() further keep
+// working; behind the middleware c.Response() is the session's writer, not
+// *echo.Response itself, so reach Echo's Response with echo.UnwrapResponse
+// (as Echo v5's own middleware do), not a type assertion.
+//
+// A session that fails (store down, lock timeout) answers with the
+// Manager's error response (503 by default) instead of the handler's, none
+// of the handler's headers kept; Echo's Response records its status for
+// loggers.
 //
 // A handler's returned error goes to Echo's HTTPErrorHandler inside the
 // middleware, so that its response carries the session's headers too. The
