@@ -13,6 +13,7 @@ require (
 	github.com/prometheus/client_golang v1.24.1
 	github.com/prometheus/client_model v0.6.2
 	github.com/prometheus/common v0.70.1
+	github.com/redis/go-redis/v9 v9.17.3
 	github.com/sessionkit/sessionkit v0.0.0
 	github.com/sessionkit/sessionkit/adapters/echo v0.0.0
 	github.com/sessionkit/sessionkit/adapters/echov5 v0.0.0
@@ -20,6 +21,7 @@ require (
 	github.com/sessionkit/sessionkit/adapters/fiberv3 v0.0.0
 	github.com/sessionkit/sessionkit/adapters/gin v0.0.0
 	github.com/sessionkit/sessionkit/otel v0.0.0
+	github.com/sessionkit/sessionkit/stores/redisstore v0.0.0
 	go.opentelemetry.io/otel/exporters/prometheus v0.68.0
 	go.opentelemetry.io/otel/sdk/metric v1.46.0
 )
@@ -33,6 +35,7 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/chromedp/sysutil v1.1.0 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
+	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20250725192818-e39067aee2d2 // indirect
@@ -97,4 +100,5 @@ replace (
 	github.com/sessionkit/sessionkit/adapters/fiberv3 => ../adapters/fiberv3
 	github.com/sessionkit/sessionkit/adapters/gin => ../adapters/gin
 	github.com/sessionkit/sessionkit/otel => ../otel
+	github.com/sessionkit/sessionkit/stores/redisstore => ../stores/redisstore
 )
