@@ -299,10 +299,11 @@ func form(kv ...string) url.Values {
 	return v
 }
 
-// TestSharedLogin: PHP logs in and Go sees the user; Go fills the cart and
-// PHP sees it; each side's flash message is shown once by the other; the
-// session stays in the store through all of it, under one ID; a logout on
-// either side is a logout on both, and the old cookie opens nothing.
+// TestSharedLogin: an anonymous cart Go started is PHP's too and survives
+// PHP's login; PHP's login is Go's; Go fills the cart and PHP sees it; each
+// side's flash message is shown once by the other; the session stays in
+// the store through all of it, under one ID; a logout on either side is a
+// logout on both, and the old cookie opens nothing.
 func TestSharedLogin(t *testing.T) {
 	for _, store := range stores {
 		for _, side := range []string{"PHP", "Go"} {
@@ -311,12 +312,22 @@ func TestSharedLogin(t *testing.T) {
 				php, goURL := b.phpURL, b.goURL
 
 				b.expect(goURL, "/whoami", nil, "user: anonymous\n")
+				b.expect(goURL, "/cart", form("item", "book"), "cart: 1 items\n")
+				anon := b.id()
+				b.mustExist(anon, "after Go started a session")
+				b.expect(php, "/cart.php", nil, "user: anonymous\ncart: book\n")
+				if b.id() != anon {
+					t.Fatalf("PHP replaced Go's session %s by %s", anon, b.id())
+				}
+				b.mustExist(anon, "after PHP read Go's session")
+
 				b.expect(php, "/login.php", form("user", "alice"), "logged in as alice\n")
 				id := b.id()
+				if id == anon {
+					t.Fatal("PHP's login kept the anonymous session's ID")
+				}
 				b.mustExist(id, "after PHP's login")
-				b.expect(goURL, "/whoami", nil, "user: alice\n")
-
-				b.expect(goURL, "/cart", form("item", "book"), "cart: 1 items\n")
+				b.expect(goURL, "/whoami", nil, "user: alice\ncart: book\n")
 				b.expect(goURL, "/cart", form("item", "pen"), "cart: 2 items\n")
 				b.expect(php, "/cart.php", nil, "user: alice\ncart: book\ncart: pen\n")
 				b.mustExist(id, "after Go's writes and PHP's read")
@@ -364,6 +375,62 @@ func TestSharedLogin(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestCookiesMatch: the PHPSESSID cookie Go sets for a new session has the
+// attributes of PHP's (php.ini's cookie_path, cookie_domain, httponly,
+// samesite, secure), and so has the one each side sends at logout to
+// delete it: otherwise a browser would hold two PHPSESSID cookies, or keep
+// the one a logout meant to remove.
+func TestCookiesMatch(t *testing.T) {
+	attrs := func(c *http.Cookie) string {
+		return fmt.Sprintf("path=%q domain=%q secure=%v httponly=%v samesite=%v", c.Path, c.Domain, c.Secure, c.HttpOnly, c.SameSite)
+	}
+	for _, store := range stores {
+		t.Run(store, func(t *testing.T) {
+			b := newBridge(t, setup{store: store})
+			goNew := b.setCookie(b.goURL, "/cart", form("item", "book"), "")
+			phpNew := b.setCookie(b.phpURL, "/login.php", form("user", "alice"), "")
+			if attrs(goNew) != attrs(phpNew) || goNew.MaxAge != 0 || phpNew.MaxAge != 0 {
+				t.Errorf("new session cookies differ:\nGo:  %s\nPHP: %s", goNew, phpNew)
+			}
+			goDel := b.setCookie(b.goURL, "/logout", form(), goNew.Value)
+			phpDel := b.setCookie(b.phpURL, "/logout.php", form(), phpNew.Value)
+			if attrs(goDel) != attrs(phpDel) || goDel.MaxAge >= 0 || phpDel.MaxAge >= 0 {
+				t.Errorf("logout cookies differ or delete nothing:\nGo:  %s\nPHP: %s", goDel, phpDel)
+			}
+			if attrs(goDel) != attrs(goNew) {
+				t.Errorf("Go's logout cookie %s does not delete its own %s", goDel, goNew)
+			}
+		})
+	}
+}
+
+// setCookie sends a request without the jar, presenting PHPSESSID=id
+// unless id is "", and returns the PHPSESSID cookie the response sets.
+func (b *bridge) setCookie(base, path string, f url.Values, id string) *http.Cookie {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(f.Encode()))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if id != "" {
+		req.AddCookie(&http.Cookie{Name: "PHPSESSID", Value: id})
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	for _, c := range res.Cookies() {
+		if c.Name == "PHPSESSID" {
+			return c
+		}
+	}
+	b.t.Fatalf("%s%s: %d, no PHPSESSID cookie in %q", base, path, res.StatusCode, res.Header.Values("Set-Cookie"))
+	return nil
 }
 
 // TestSerializeHandlers: with each of PHP's session.serialize_handler
