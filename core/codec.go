@@ -719,7 +719,7 @@ func (e *encoder) appendRegistered(v any) error {
 	if err != nil {
 		return fmt.Errorf("%w: %T: %v", ErrUnsupportedType, v, err)
 	}
-	s := jsonScan{b: js}
+	s := jsonScan{b: js, trusted: true}
 	cost := s.root(r)
 	switch {
 	case s.err != nil:
@@ -1039,6 +1039,7 @@ type jsonScan struct {
 	maxDepth int
 	structs  int
 	lossy    bool // a \ufffd escape: encoding/json replaced invalid UTF-8
+	trusted  bool // encoding/json wrote the JSON: its numbers fit their types
 	err      error
 }
 
@@ -1066,9 +1067,11 @@ func (s *jsonScan) root(r *registered) int64 {
 }
 
 func (s *jsonScan) space() {
-	for len(s.b) > 0 && (s.b[0] == ' ' || s.b[0] == '\t' || s.b[0] == '\n' || s.b[0] == '\r') {
-		s.b = s.b[1:]
+	b := s.b
+	for len(b) > 0 && b[0] <= ' ' && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r') {
+		b = b[1:]
 	}
+	s.b = b
 }
 
 func (s *jsonScan) peek() byte {
@@ -1089,11 +1092,19 @@ func (s *jsonScan) expect(c byte) bool {
 	return true
 }
 
+// literalByte marks the bytes of numbers, true, false and null.
+var literalByte = func() (t [256]bool) {
+	for _, c := range []byte("+-.0123456789Eaeflnrstu") {
+		t[c] = true
+	}
+	return t
+}()
+
 // literal scans a number, true, false or null.
 func (s *jsonScan) literal() []byte {
 	s.space()
 	i := 0
-	for i < len(s.b) && strings.IndexByte("+-.0123456789Eaeflnrstu", s.b[i]) >= 0 {
+	for i < len(s.b) && literalByte[s.b[i]] {
 		i++
 	}
 	if i == 0 {
@@ -1111,26 +1122,27 @@ func (s *jsonScan) str() (n int, esc bool) {
 	if !s.expect('"') {
 		return 0, false
 	}
-	for i := 0; i < len(s.b); {
-		switch c := s.b[i]; {
+	b := s.b
+	for i := 0; i < len(b); {
+		switch c := b[i]; {
+		case c >= 0x20 && c != '"' && c != '\\':
+			i++
 		case c == '"':
-			s.b = s.b[i+1:]
+			s.b = b[i+1:]
 			return i, esc
 		case c == '\\':
 			esc = true
-			if bytes.HasPrefix(s.b[i:], []byte(`\ufffd`)) {
+			if bytes.HasPrefix(b[i:], []byte(`\ufffd`)) {
 				s.lossy = true
 			}
-			if i+1 < len(s.b) && s.b[i+1] == 'u' {
+			if i+1 < len(b) && b[i+1] == 'u' {
 				i += 6
 			} else {
 				i += 2
 			}
-		case c < 0x20:
+		default:
 			s.fail("control character in string")
 			return 0, false
-		default:
-			i++
 		}
 	}
 	s.fail("unterminated string")
@@ -1269,6 +1281,9 @@ func (s *jsonScan) value(j *jsonType) {
 // and size. Numbers longer than encoding/json ever writes are refused: they
 // would cost a copy to parse.
 func (s *jsonScan) number(kind jsonKind, bits int, l []byte) {
+	if s.trusted {
+		return
+	}
 	if len(l) > 32 {
 		s.fail("number of %d digits", len(l))
 		return
@@ -1336,7 +1351,7 @@ func (s *jsonScan) mapValue(j *jsonType) {
 	}
 	n := int64(0)
 	for first := true; s.next(first, '}'); first = false {
-		keyStart := s.b
+		keyStart := s.b // next skipped the space before the key
 		k, esc := s.str()
 		switch j.kind {
 		case jMap:
@@ -1398,8 +1413,9 @@ func (s *jsonScan) structValue(j *jsonType) {
 		return
 	}
 	s.structs++
+	next := 0 // encoding/json writes fields in order: try the next one first
 	for first := true; s.next(first, '}'); first = false {
-		keyStart := s.b
+		keyStart := s.b // next skipped the space before the key
 		k, esc := s.str()
 		if s.err != nil {
 			return
@@ -1410,7 +1426,10 @@ func (s *jsonScan) structValue(j *jsonType) {
 		}
 		key := keyStart[1 : 1+k]
 		s.expect(':')
-		i, ok := j.byName[string(key)]
+		i, ok := next, next < len(j.fields) && bytes.Equal(j.fields[next].name, key)
+		if !ok {
+			i, ok = j.byName[string(key)]
+		}
 		if !ok {
 			i = -1
 			for f := range j.fields {
@@ -1420,6 +1439,7 @@ func (s *jsonScan) structValue(j *jsonType) {
 				}
 			}
 		}
+		next = i + 1
 		switch {
 		case i < 0:
 			s.skip()

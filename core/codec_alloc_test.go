@@ -143,6 +143,7 @@ func hostileRecords(size int) []struct {
 		{"top-level map of empty keys", withCount(nil, size, 0, tagNil)},
 		{"json slice of empty structs", hostileJSON("Items", "{}", size)},
 		{"json slice of pointers to empty structs", hostileJSON("Ptrs", "{}", size)},
+		{"json with spaces around keys", registeredValue([]byte(` { "Items" : [` + strings.Repeat(` { } ,`, size/6-20) + ` { } ] } `))},
 		{"json slice of empty slices", hostileJSON("Grid", "[]", size)},
 		{"json slice of empty strings", hostileJSON("Text", `""`, size)},
 		{"json slice of escaped strings", hostileJSON("Text", `"\u0041"`, size)},

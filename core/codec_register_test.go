@@ -331,7 +331,7 @@ func registeredRecord(name, js string) []byte {
 // encoding/json starts (its errors allocate as it goes).
 func TestRegisteredJSONMustFitItsType(t *testing.T) {
 	const user = "github.com/sessionkit/sessionkit/core_test.rtUser"
-	ok := registeredRecord(user, `{"Name":"a","Tags":["x"],"big":"12","Unknown":[1,{"a":[]}]}`)
+	ok := registeredRecord(user, ` { "Name" : "a" , "Tags":[ "x" ],"big":"12","Unknown":[1,{"a":[]}], "ByID" : { "7" : {} } } `)
 	if _, err := (core.BinaryCodec{}).Decode(ok); err != nil {
 		t.Fatal(err)
 	}
