@@ -43,11 +43,14 @@ func Middleware(m *core.Manager) fiber.Handler {
 	}
 }
 
-// Get returns the session Middleware attached to c, or nil when the
-// middleware is not installed (a nil *core.Session is safe to use: it holds
-// nothing and stores nothing).
+// Get returns the session Middleware attached to c. Without the middleware
+// it returns nil, which is safe to use and stores nothing: its Err reports
+// core.ErrNoSession, and the mistake is logged once at ERROR.
 func Get(c fiber.Ctx) *core.Session {
-	s, _ := c.Locals(ctxKey{}).(*core.Session)
+	if s, ok := c.Locals(ctxKey{}).(*core.Session); ok {
+		return s
+	}
+	s, _ := core.FromContext(c.Context())
 	return s
 }
 
