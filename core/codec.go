@@ -553,36 +553,34 @@ func (BinaryCodec) Encode(values map[string]any) ([]byte, error) {
 
 // encodeValues encodes values and returns what decoding them will cost.
 func encodeValues(values map[string]any) ([]byte, int64, error) {
-	e := encoder{b: make([]byte, 0, 64)}
-	if err := e.appendMap(values, 0); err != nil {
+	b, cost, err := appendMap(make([]byte, 0, 64), values, 0)
+	if err != nil {
 		return nil, 0, err
 	}
-	if budget := decodeBudget(len(e.b)); e.cost > budget {
-		return nil, 0, errorf(ErrTooLarge, "%d bytes of values would take %d bytes to decode, more than the %d the decoder allows (many tiny values?)", len(e.b), e.cost, budget)
+	if budget := decodeBudget(len(b)); cost > budget {
+		return nil, 0, errorf(ErrTooLarge, "%d bytes of values would take %d bytes to decode, more than the %d the decoder allows (many tiny values?)", len(b), cost, budget)
 	}
-	return e.b, e.cost, nil
+	return b, cost, nil
 }
 
-// encoder appends values to b and adds up, in cost, what decoding them
-// will allocate.
-type encoder struct {
-	b    []byte
-	cost int64
-}
+// The append functions return b with v appended and what decoding v will
+// allocate.
 
 // appendMap writes keys in sorted order so equal maps encode to equal bytes:
 // lazy write compares encodings to decide whether anything changed.
-func (e *encoder) appendMap(m map[string]any, depth int) error {
-	e.b = binary.AppendUvarint(e.b, uint64(len(m)))
-	e.cost += mapCost(int64(len(m)))
+func appendMap(b []byte, m map[string]any, depth int) ([]byte, int64, error) {
+	b = binary.AppendUvarint(b, uint64(len(m)))
+	cost := mapCost(int64(len(m)))
 	for _, k := range sortedKeys(m) {
-		e.appendString(k)
-		e.cost += strCost(len(k))
-		if err := e.appendValue(m[k], depth); err != nil {
-			return fmt.Errorf("key %q: %w", k, err)
+		b = appendString(b, k)
+		var c int64
+		var err error
+		if b, c, err = appendValue(b, m[k], depth); err != nil {
+			return nil, 0, fmt.Errorf("key %q: %w", k, err)
 		}
+		cost += strCost(len(k)) + c
 	}
-	return nil
+	return b, cost, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -599,140 +597,142 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func (e *encoder) appendString(s string) {
-	e.b = binary.AppendUvarint(e.b, uint64(len(s)))
-	e.b = append(e.b, s...)
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
 
-func (e *encoder) appendValue(v any, depth int) error {
+func appendValue(b []byte, v any, depth int) ([]byte, int64, error) {
 	if depth > maxNesting {
-		return fmt.Errorf("%w: nested deeper than %d", ErrUnsupportedType, maxNesting)
+		return nil, 0, fmt.Errorf("%w: nested deeper than %d", ErrUnsupportedType, maxNesting)
 	}
+	var cost int64
 	switch x := v.(type) {
 	case nil:
-		e.b = append(e.b, tagNil)
+		b = append(b, tagNil)
 	case bool:
 		if x {
-			e.b = append(e.b, tagTrue)
+			b = append(b, tagTrue)
 		} else {
-			e.b = append(e.b, tagFalse)
+			b = append(b, tagFalse)
 		}
 	case string:
-		e.b = append(e.b, tagString)
-		e.appendString(x)
-		e.cost += boxedStrCost(len(x))
+		b = append(b, tagString)
+		b = appendString(b, x)
+		cost += boxedStrCost(len(x))
 	case []byte:
-		e.b = binary.AppendUvarint(append(e.b, tagBytes), uint64(len(x)))
-		e.b = append(e.b, x...)
-		e.cost += sliceBox + heapSize(int64(len(x)))
+		b = binary.AppendUvarint(append(b, tagBytes), uint64(len(x)))
+		b = append(b, x...)
+		cost += sliceBox + heapSize(int64(len(x)))
 	case int:
-		e.b = binary.AppendVarint(append(e.b, tagInt), int64(x))
-		e.cost += wordCost(uint64(x))
+		b = binary.AppendVarint(append(b, tagInt), int64(x))
+		cost += wordCost(uint64(x))
 	case int8:
-		e.b = binary.AppendVarint(append(e.b, tagInt8), int64(x))
+		b = binary.AppendVarint(append(b, tagInt8), int64(x))
 	case int16:
-		e.b = binary.AppendVarint(append(e.b, tagInt16), int64(x))
-		e.cost += wordCost(uint64(uint16(x)))
+		b = binary.AppendVarint(append(b, tagInt16), int64(x))
+		cost += wordCost(uint64(uint16(x)))
 	case int32:
-		e.b = binary.AppendVarint(append(e.b, tagInt32), int64(x))
-		e.cost += wordCost(uint64(uint32(x)))
+		b = binary.AppendVarint(append(b, tagInt32), int64(x))
+		cost += wordCost(uint64(uint32(x)))
 	case int64:
-		e.b = binary.AppendVarint(append(e.b, tagInt64), x)
-		e.cost += wordCost(uint64(x))
+		b = binary.AppendVarint(append(b, tagInt64), x)
+		cost += wordCost(uint64(x))
 	case uint:
-		e.b = binary.AppendUvarint(append(e.b, tagUint), uint64(x))
-		e.cost += wordCost(uint64(x))
+		b = binary.AppendUvarint(append(b, tagUint), uint64(x))
+		cost += wordCost(uint64(x))
 	case uint8:
-		e.b = binary.AppendUvarint(append(e.b, tagUint8), uint64(x))
+		b = binary.AppendUvarint(append(b, tagUint8), uint64(x))
 	case uint16:
-		e.b = binary.AppendUvarint(append(e.b, tagUint16), uint64(x))
-		e.cost += wordCost(uint64(x))
+		b = binary.AppendUvarint(append(b, tagUint16), uint64(x))
+		cost += wordCost(uint64(x))
 	case uint32:
-		e.b = binary.AppendUvarint(append(e.b, tagUint32), uint64(x))
-		e.cost += wordCost(uint64(x))
+		b = binary.AppendUvarint(append(b, tagUint32), uint64(x))
+		cost += wordCost(uint64(x))
 	case uint64:
-		e.b = binary.AppendUvarint(append(e.b, tagUint64), x)
-		e.cost += wordCost(x)
+		b = binary.AppendUvarint(append(b, tagUint64), x)
+		cost += wordCost(x)
 	case float32:
-		e.b = binary.LittleEndian.AppendUint32(append(e.b, tagFloat32), math.Float32bits(x))
-		e.cost += wordCost(uint64(math.Float32bits(x)))
+		b = binary.LittleEndian.AppendUint32(append(b, tagFloat32), math.Float32bits(x))
+		cost += wordCost(uint64(math.Float32bits(x)))
 	case float64:
-		e.b = binary.LittleEndian.AppendUint64(append(e.b, tagFloat64), math.Float64bits(x))
-		e.cost += wordCost(math.Float64bits(x))
+		b = binary.LittleEndian.AppendUint64(append(b, tagFloat64), math.Float64bits(x))
+		cost += wordCost(math.Float64bits(x))
 	case time.Duration:
-		e.b = binary.AppendVarint(append(e.b, tagDuration), int64(x))
-		e.cost += wordCost(uint64(x))
+		b = binary.AppendVarint(append(b, tagDuration), int64(x))
+		cost += wordCost(uint64(x))
 	case time.Time:
 		t, err := x.MarshalBinary()
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrUnsupportedType, err)
+			return nil, 0, fmt.Errorf("%w: %v", ErrUnsupportedType, err)
 		}
-		e.b = binary.AppendUvarint(append(e.b, tagTime), uint64(len(t)))
-		e.b = append(e.b, t...)
-		e.cost += timeCost(t)
+		b = binary.AppendUvarint(append(b, tagTime), uint64(len(t)))
+		b = append(b, t...)
+		cost += timeCost(t)
 	case []string:
-		e.b = binary.AppendUvarint(append(e.b, tagStrings), uint64(len(x)))
-		e.cost += sliceBox + heapSize(stringSlot*int64(len(x)))
+		b = binary.AppendUvarint(append(b, tagStrings), uint64(len(x)))
+		cost += sliceBox + heapSize(stringSlot*int64(len(x)))
 		for _, s := range x {
-			e.appendString(s)
-			e.cost += strCost(len(s))
+			b = appendString(b, s)
+			cost += strCost(len(s))
 		}
 	case []int:
-		e.b = binary.AppendUvarint(append(e.b, tagInts), uint64(len(x)))
-		e.cost += sliceBox + heapSize(8*int64(len(x)))
+		b = binary.AppendUvarint(append(b, tagInts), uint64(len(x)))
+		cost += sliceBox + heapSize(8*int64(len(x)))
 		for _, n := range x {
-			e.b = binary.AppendVarint(e.b, int64(n))
+			b = binary.AppendVarint(b, int64(n))
 		}
 	case []any:
-		e.b = binary.AppendUvarint(append(e.b, tagList), uint64(len(x)))
-		e.cost += sliceBox + heapSize(anySlot*int64(len(x)))
+		b = binary.AppendUvarint(append(b, tagList), uint64(len(x)))
+		cost += sliceBox + heapSize(anySlot*int64(len(x)))
 		for _, v := range x {
-			if err := e.appendValue(v, depth+1); err != nil {
-				return err
+			var c int64
+			var err error
+			if b, c, err = appendValue(b, v, depth+1); err != nil {
+				return nil, 0, err
 			}
+			cost += c
 		}
 	case map[string]string:
-		e.b = binary.AppendUvarint(append(e.b, tagStringMap), uint64(len(x)))
-		e.cost += mapCost(int64(len(x)))
+		b = binary.AppendUvarint(append(b, tagStringMap), uint64(len(x)))
+		cost += mapCost(int64(len(x)))
 		for _, k := range sortedKeys(x) {
-			e.appendString(k)
-			e.appendString(x[k])
-			e.cost += strCost(len(k)) + strCost(len(x[k]))
+			b = appendString(b, k)
+			b = appendString(b, x[k])
+			cost += strCost(len(k)) + strCost(len(x[k]))
 		}
 	case map[string]any:
-		e.b = append(e.b, tagMap)
-		return e.appendMap(x, depth+1)
+		return appendMap(append(b, tagMap), x, depth+1)
 	default:
-		return e.appendRegistered(v)
+		return appendRegistered(b, v)
 	}
-	return nil
+	return b, cost, nil
 }
 
-func (e *encoder) appendRegistered(v any) error {
+func appendRegistered(b []byte, v any) ([]byte, int64, error) {
 	registry.RLock()
 	r, ok := registry.byType[reflect.TypeOf(v)]
 	registry.RUnlock()
 	if !ok {
-		return fmt.Errorf("%w: %T (register it with core.RegisterType)", ErrUnsupportedType, v)
+		return nil, 0, fmt.Errorf("%w: %T (register it with core.RegisterType)", ErrUnsupportedType, v)
 	}
 	js, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("%w: %T: %v", ErrUnsupportedType, v, err)
+		return nil, 0, fmt.Errorf("%w: %T: %v", ErrUnsupportedType, v, err)
 	}
 	s := jsonScan{b: js, trusted: true}
 	cost := s.root(r)
 	switch {
 	case s.err != nil:
-		return fmt.Errorf("%w: %T: its JSON does not match its type: %v", ErrUnsupportedType, v, s.err)
+		return nil, 0, fmt.Errorf("%w: %T: its JSON does not match its type: %v", ErrUnsupportedType, v, s.err)
 	case s.lossy:
-		return fmt.Errorf("%w: %T: holds a string that is not valid UTF-8, which JSON would change", ErrUnsupportedType, v)
+		return nil, 0, fmt.Errorf("%w: %T: holds a string that is not valid UTF-8, which JSON would change", ErrUnsupportedType, v)
 	}
-	e.b = append(e.b, tagRegistered)
-	e.appendString(r.name)
-	e.b = binary.AppendUvarint(e.b, uint64(len(js)))
-	e.b = append(e.b, js...)
-	e.cost += cost
-	return nil
+	b = append(b, tagRegistered)
+	b = appendString(b, r.name)
+	b = binary.AppendUvarint(b, uint64(len(js)))
+	b = append(b, js...)
+	return b, cost, nil
 }
 
 // decoder reads the binary format. Every length is checked against what is
