@@ -19,10 +19,32 @@
 // The store creates its tables on first use with CREATE TABLE IF NOT
 // EXISTS (Schema returns the DDL, to run it in a migration instead): a
 // session table (Options.Table, default "sessions") with id TEXT PRIMARY
-// KEY, data BLOB and expiry INTEGER (Unix milliseconds) indexed for GC, and
-// a lock table (<table>_locks: id, token, expires). The table name is
-// checked to be a plain identifier; IDs and data are always bound
-// parameters, never part of the SQL text.
+// KEY, data BLOB, expiry INTEGER (Unix milliseconds) indexed for GC and
+// user_id TEXT (see below), and a lock table (<table>_locks: id, token,
+// expires). The table name is checked to be a plain identifier; IDs and
+// data are always bound parameters, never part of the SQL text.
+//
+// A session table made before the user index has no user_id column. On
+// first use the store looks (pragma_table_info) and adds it with ALTER
+// TABLE … ADD COLUMN user_id TEXT — instant in SQLite, existing rows read
+// NULL — then creates its index; processes opening the file together may
+// both try, and the one that finds the column already there goes on. A
+// migration tool runs UserColumnDDL once, before Schema. Older versions of
+// the store keep working on the migrated file: they never name the column.
+//
+// # Log out everywhere
+//
+// The store has core.UserIndex, so Manager.DestroyUser,
+// DestroyOtherSessions and UserSessions work with it. The index is the
+// user_id column of the session rows, set by AddUserSession on the row of a
+// session bound with Session.SetUser and cleared by RemoveUserSession, with
+// a partial index (<table>_user) over the bound rows only. UserSessions is
+// one query through that index: its cost grows with the user's sessions,
+// not with the table (TestUserIndexAtScale: DestroyUser of 10 sessions
+// among 10⁵ takes milliseconds). A binding is part of its row, so nothing
+// has to be kept in step: Touch extending a session extends its binding,
+// and Destroy and GC delete it with the row. A session belongs to at most
+// one user.
 //
 // # Busy handling
 //

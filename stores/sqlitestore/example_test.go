@@ -46,9 +46,10 @@ func ExampleSchema() {
 	fmt.Print(ddl)
 	// Output:
 	// CREATE TABLE IF NOT EXISTS "sessions" (
-	// 	id     TEXT    NOT NULL PRIMARY KEY,
-	// 	data   BLOB    NOT NULL,
-	// 	expiry INTEGER NOT NULL
+	// 	id      TEXT    NOT NULL PRIMARY KEY,
+	// 	data    BLOB    NOT NULL,
+	// 	expiry  INTEGER NOT NULL,
+	// 	user_id TEXT
 	// );
 	// CREATE INDEX IF NOT EXISTS "sessions_expiry" ON "sessions" (expiry);
 	// CREATE TABLE IF NOT EXISTS "sessions_locks" (
@@ -56,4 +57,5 @@ func ExampleSchema() {
 	// 	token   TEXT    NOT NULL,
 	// 	expires INTEGER NOT NULL
 	// );
+	// CREATE INDEX IF NOT EXISTS "sessions_user" ON "sessions" (user_id) WHERE user_id IS NOT NULL;
 }

@@ -13,21 +13,42 @@ func LockTable(table string) string { return table + "_locks" }
 
 // Schema returns the DDL the store runs (idempotently) on first use, for a
 // session table named table: the sessions, an index on their expiry for
-// GC, and the lock table. Run it yourself to create the schema ahead of
-// time, in a migration, or to review it. table must be a plain identifier
-// ([A-Za-z_][A-Za-z0-9_]*, at most 57 bytes, not starting with sqlite_).
+// GC, a partial index on the users they are bound to, and the lock table.
+// Run it yourself to create the schema ahead of time, in a migration, or
+// to review it. table must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*,
+// at most 57 bytes, not starting with sqlite_).
 //
 // Expiry columns hold Unix milliseconds. data is a BLOB: the session's
-// bytes, as the codec made them.
+// bytes, as the codec made them. user_id is the user the session is bound
+// to (core.UserIndex), NULL for most sessions. A session table made before
+// the user index lacks that column: the store adds it on first use; to do
+// it in a migration, run UserColumnDDL(table) before this DDL.
 func Schema(table string) (string, error) {
 	if err := checkTable(table); err != nil {
 		return "", err
 	}
-	t, l := quote(table), quote(LockTable(table))
+	return tableDDL(table) + userIndexDDL(table), nil
+}
+
+// UserColumnDDL returns the statement that adds the user_id column to a
+// session table made before the user index. SQLite has no ADD COLUMN IF
+// NOT EXISTS: run it once, on such a table only (the store does it itself
+// on first use when the column is missing).
+func UserColumnDDL(table string) (string, error) {
+	if err := checkTable(table); err != nil {
+		return "", err
+	}
+	return `ALTER TABLE ` + quote(table) + ` ADD COLUMN user_id TEXT;
+`, nil
+}
+
+// tableDDL creates the tables and the expiry index.
+func tableDDL(table string) string {
 	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %[1]s (
-	id     TEXT    NOT NULL PRIMARY KEY,
-	data   BLOB    NOT NULL,
-	expiry INTEGER NOT NULL
+	id      TEXT    NOT NULL PRIMARY KEY,
+	data    BLOB    NOT NULL,
+	expiry  INTEGER NOT NULL,
+	user_id TEXT
 );
 CREATE INDEX IF NOT EXISTS %[2]s ON %[1]s (expiry);
 CREATE TABLE IF NOT EXISTS %[3]s (
@@ -35,7 +56,14 @@ CREATE TABLE IF NOT EXISTS %[3]s (
 	token   TEXT    NOT NULL,
 	expires INTEGER NOT NULL
 );
-`, t, quote(table+"_expiry"), l), nil
+`, quote(table), quote(table+"_expiry"), quote(LockTable(table)))
+}
+
+// userIndexDDL creates the index of bound sessions: only their rows are in
+// it, so it stays small and costs unbound sessions nothing.
+func userIndexDDL(table string) string {
+	return fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %[2]s ON %[1]s (user_id) WHERE user_id IS NOT NULL;
+`, quote(table), quote(table+"_user"))
 }
 
 // maxTableLen keeps the derived names (table_locks, table_expiry) within

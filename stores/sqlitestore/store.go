@@ -53,6 +53,7 @@ var (
 	_ core.Locker    = (*Store)(nil)
 	_ core.Swapper   = (*Store)(nil)
 	_ core.Opener    = (*Store)(nil)
+	_ core.UserIndex = (*Store)(nil)
 )
 
 // New returns a Store over db. It does not touch the database: the schema
@@ -280,14 +281,7 @@ func (s *Store) queries(ctx context.Context) (*queries, error) {
 	if s.q != nil {
 		return s.q, nil
 	}
-	ddl, err := Schema(s.table)
-	if err != nil {
-		return nil, err
-	}
-	if err := retry(ctx, func() error {
-		_, err := s.db.ExecContext(ctx, ddl)
-		return err
-	}); err != nil {
+	if err := createSchema(ctx, s.db, s.table); err != nil {
 		return nil, fmt.Errorf("sqlitestore: create schema: %w", err)
 	}
 	q, err := prepare(ctx, s.db, s.table)
@@ -296,6 +290,34 @@ func (s *Store) queries(ctx context.Context) (*queries, error) {
 	}
 	s.q = q
 	return q, nil
+}
+
+// createSchema runs Schema's DDL, adding the user_id column to a session
+// table made before the user index on the way, before its index.
+func createSchema(ctx context.Context, db *sql.DB, table string) error {
+	exec := func(stmt string, args ...any) error {
+		return retry(ctx, func() error {
+			_, err := db.ExecContext(ctx, stmt, args...)
+			return err
+		})
+	}
+	if err := exec(tableDDL(table)); err != nil {
+		return err
+	}
+	var has bool
+	if err := retry(ctx, func() error {
+		return db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pragma_table_info(?) WHERE name = 'user_id')`, table).Scan(&has)
+	}); err != nil {
+		return err
+	}
+	if !has {
+		alter, _ := UserColumnDDL(table)
+		// Another process may have added it since we looked.
+		if err := exec(alter); err != nil && !strings.Contains(err.Error(), "duplicate column name") {
+			return err
+		}
+	}
+	return exec(userIndexDDL(table))
 }
 
 // queries are the store's prepared statements. The table names are
@@ -307,6 +329,8 @@ type queries struct {
 	gc, gcLocks           *sql.Stmt
 	lock, lockExpires     *sql.Stmt
 	lockedWrite, unlock   *sql.Stmt
+	addUser, removeUser   *sql.Stmt
+	userSessions          *sql.Stmt
 }
 
 func prepare(ctx context.Context, db *sql.DB, table string) (*queries, error) {
@@ -339,6 +363,10 @@ func prepare(ctx context.Context, db *sql.DB, table string) (*queries, error) {
 		{&q.lockedWrite, `INSERT INTO ` + t + ` (id, data, expiry) SELECT ?1, ?2, ?3
 			WHERE EXISTS (SELECT 1 FROM ` + l + ` WHERE id = ?1 AND token = ?4 AND expires > ?5)` + upsert},
 		{&q.unlock, `DELETE FROM ` + l + ` WHERE id = ? AND token = ?`},
+		// A row already bound to the user is not rewritten.
+		{&q.addUser, `UPDATE ` + t + ` SET user_id = ?2 WHERE id = ?1 AND user_id IS NOT ?2`},
+		{&q.removeUser, `UPDATE ` + t + ` SET user_id = NULL WHERE id = ? AND user_id = ?`},
+		{&q.userSessions, `SELECT id FROM ` + t + ` WHERE user_id = ? AND expiry > ?`},
 	}
 	for _, st := range src {
 		stmt, err := db.PrepareContext(ctx, st.sql)
@@ -353,7 +381,7 @@ func prepare(ctx context.Context, db *sql.DB, table string) (*queries, error) {
 
 func (q *queries) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{q.read, q.exists, q.write, q.destroy, q.touch, q.create, q.swap, q.gc, q.gcLocks, q.lock, q.lockExpires, q.lockedWrite, q.unlock} {
+	for _, st := range []*sql.Stmt{q.read, q.exists, q.write, q.destroy, q.touch, q.create, q.swap, q.gc, q.gcLocks, q.lock, q.lockExpires, q.lockedWrite, q.unlock, q.addUser, q.removeUser, q.userSessions} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
