@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -1043,9 +1044,9 @@ type jsonScan struct {
 	err      error
 }
 
-func (s *jsonScan) fail(format string, args ...any) {
+func (s *jsonScan) fail(msg string) {
 	if s.err == nil {
-		s.err = fmt.Errorf(format, args...)
+		s.err = errors.New(msg)
 	}
 	s.b = nil
 }
@@ -1074,7 +1075,15 @@ func (s *jsonScan) space() {
 	s.b = b
 }
 
+// peek returns the next byte that is not space; 0 at the end (a failure).
 func (s *jsonScan) peek() byte {
+	if len(s.b) > 0 && s.b[0] > ' ' {
+		return s.b[0]
+	}
+	return s.peekAfterSpace()
+}
+
+func (s *jsonScan) peekAfterSpace() byte {
 	s.space()
 	if len(s.b) == 0 {
 		s.fail("unexpected end of JSON")
@@ -1085,7 +1094,7 @@ func (s *jsonScan) peek() byte {
 
 func (s *jsonScan) expect(c byte) bool {
 	if s.peek() != c {
-		s.fail("want %q", c)
+		s.fail("unexpected character")
 		return false
 	}
 	s.b = s.b[1:]
@@ -1166,7 +1175,7 @@ func (s *jsonScan) open(c byte) bool {
 	s.depth++
 	s.maxDepth = max(s.maxDepth, s.depth)
 	if s.depth > maxNesting {
-		s.fail("nested deeper than %d", maxNesting)
+		s.fail("nested deeper than 32")
 		return false
 	}
 	return true
@@ -1189,7 +1198,7 @@ func (s *jsonScan) next(first bool, end byte) bool {
 		s.b = s.b[1:]
 		return true
 	}
-	s.fail("want ',' or %q", end)
+	s.fail("want ',' or the end")
 	return false
 }
 
@@ -1220,7 +1229,7 @@ func (s *jsonScan) skip() {
 func (s *jsonScan) isNull() bool {
 	if s.peek() == 'n' {
 		if l := s.literal(); string(l) != "null" {
-			s.fail("bad literal %q", l)
+			s.fail("bad literal")
 		}
 		return true
 	}
@@ -1243,7 +1252,7 @@ func (s *jsonScan) value(j *jsonType) {
 		s.value(j.elem)
 	case jBool:
 		if l := s.literal(); string(l) != "true" && string(l) != "false" {
-			s.fail("want a bool, not %q", l)
+			s.fail("want a bool")
 		}
 	case jInt, jUint, jFloat:
 		s.number(j.kind, j.bits, s.literal())
@@ -1285,7 +1294,7 @@ func (s *jsonScan) number(kind jsonKind, bits int, l []byte) {
 		return
 	}
 	if len(l) > 32 {
-		s.fail("number of %d digits", len(l))
+		s.fail("number too long")
 		return
 	}
 	var err error
@@ -1298,7 +1307,7 @@ func (s *jsonScan) number(kind jsonKind, bits int, l []byte) {
 		_, err = strconv.ParseFloat(string(l), bits)
 	}
 	if err != nil {
-		s.fail("bad number %q", l)
+		s.fail("number out of range for its type")
 	}
 }
 
