@@ -18,8 +18,7 @@ import (
 )
 
 // Compile-time checks: the capabilities the store really has. It has no
-// CreateID (core mints IDs), no Close (the pool belongs to the caller) and
-// no UserIndex.
+// CreateID (core mints IDs) and no Close (the pool belongs to the caller).
 var (
 	_ core.Store     = (*Store)(nil)
 	_ core.Toucher   = (*Store)(nil)
@@ -28,6 +27,7 @@ var (
 	_ core.Opener    = (*Store)(nil)
 	_ core.Locker    = (*Store)(nil)
 	_ core.Swapper   = (*Store)(nil)
+	_ core.UserIndex = (*Store)(nil)
 
 	_ core.LockedReader = (*lock)(nil)
 	_ core.LockedWriter = (*lock)(nil)
@@ -48,9 +48,10 @@ type Options struct {
 	// "sessionkit_sessions"). It is always quoted, so case is kept.
 	Table string
 
-	// NoCreateTable skips the CREATE TABLE IF NOT EXISTS on first use, for
-	// databases whose schema is managed by migrations (see Schema) or whose
-	// application role may not create tables.
+	// NoCreateTable skips the CREATE TABLE IF NOT EXISTS on first use, and
+	// the user_id column and index added to tables made before the user
+	// index, for databases whose schema is managed by migrations (see
+	// Schema) or whose application role may not create tables.
 	NoCreateTable bool
 
 	// LockTTL bounds how long a live holder keeps a session lock (default
@@ -65,8 +66,8 @@ type Options struct {
 type Store struct {
 	pool  *pgxpool.Pool
 	opts  Options
-	table string // the quoted, possibly schema-qualified table name
-	index string // the quoted expiry index name
+	names schemaNames
+	table string // names.table: the quoted, possibly schema-qualified table name
 	// lockNS prefixes an id before it is hashed into an advisory lock key,
 	// so two tables (or two applications) never share locks.
 	lockNS string
@@ -99,63 +100,100 @@ func New(pool *pgxpool.Pool, opts Options) (*Store, error) {
 	if opts.LockTTL < 0 {
 		return nil, fmt.Errorf("pgstore: negative LockTTL %v: %w", opts.LockTTL, core.ErrConfig)
 	}
-	table, index, err := names(opts.Table)
+	n, err := names(opts.Table)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool, opts: opts, table: table, index: index, lockNS: "sessionkit:" + opts.Table + ":",
+	return &Store{pool: pool, opts: opts, names: n, table: n.table, lockNS: "sessionkit:" + opts.Table + ":",
 		settleTimeout: defaultSettleTimeout}, nil
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,49}$`)
 
-// names validates a table name and returns it and its expiry index quoted.
-func names(table string) (quotedTable, quotedIndex string, err error) {
+// schemaNames are the quoted names of the store's table and indexes.
+type schemaNames struct {
+	table     string // possibly schema-qualified
+	expiryIdx string
+	userIdx   string
+	// userIdxName is userIdx unquoted, to look it up in the catalog.
+	userIdxName string
+}
+
+// names validates a table name and returns it and its indexes' names.
+func names(table string) (schemaNames, error) {
 	parts := strings.Split(table, ".")
 	if len(parts) > 2 {
-		return "", "", fmt.Errorf("pgstore: table %q: want name or schema.name: %w", table, core.ErrConfig)
+		return schemaNames{}, fmt.Errorf("pgstore: table %q: want name or schema.name: %w", table, core.ErrConfig)
 	}
 	for _, p := range parts {
 		if !identRE.MatchString(p) {
-			return "", "", fmt.Errorf("pgstore: table %q: each part must match %s: %w", table, identRE, core.ErrConfig)
+			return schemaNames{}, fmt.Errorf("pgstore: table %q: each part must match %s: %w", table, identRE, core.ErrConfig)
 		}
 	}
 	name := parts[len(parts)-1]
-	return pgx.Identifier(parts).Sanitize(), pgx.Identifier{name + "_expiry_idx"}.Sanitize(), nil
+	return schemaNames{
+		table:       pgx.Identifier(parts).Sanitize(),
+		expiryIdx:   pgx.Identifier{name + "_expiry_idx"}.Sanitize(),
+		userIdx:     pgx.Identifier{name + "_user_idx"}.Sanitize(),
+		userIdxName: name + "_user_idx",
+	}, nil
 }
 
-// Schema returns the DDL that creates the sessions table and its expiry
-// index, for migrations. It is what the store runs on first use unless
-// Options.NoCreateTable is set.
+// Schema returns the DDL that creates the sessions table and its indexes,
+// for migrations. It is what the store runs on first use unless
+// Options.NoCreateTable is set. Its last two statements bring a table made
+// before the user index up to date (they do nothing to a current one).
 func Schema(table string) (string, error) {
 	if table == "" {
 		table = DefaultTable
 	}
-	t, idx, err := names(table)
+	n, err := names(table)
 	if err != nil {
 		return "", err
 	}
-	return strings.Join(ddl(t, idx), ";\n") + ";\n", nil
+	return strings.Join(append(tableDDL(n), userIndexDDL(n)...), ";\n") + ";\n", nil
 }
 
-func ddl(table, index string) []string {
+// tableDDL creates the table and its expiry index.
+func tableDDL(n schemaNames) []string {
 	return []string{
-		`CREATE TABLE IF NOT EXISTS ` + table + ` (
-	id     TEXT PRIMARY KEY,
-	data   BYTEA NOT NULL,
-	expiry TIMESTAMPTZ NOT NULL
+		`CREATE TABLE IF NOT EXISTS ` + n.table + ` (
+	id      TEXT PRIMARY KEY,
+	data    BYTEA NOT NULL,
+	expiry  TIMESTAMPTZ NOT NULL,
+	user_id TEXT
 )`,
-		`CREATE INDEX IF NOT EXISTS ` + index + ` ON ` + table + ` (expiry)`,
+		`CREATE INDEX IF NOT EXISTS ` + n.expiryIdx + ` ON ` + n.table + ` (expiry)`,
 	}
 }
+
+// userIndexDDL adds the user index to a table made before it: the user_id
+// column (NULL for every existing row, so no rewrite) and a partial index
+// over the bound rows only.
+func userIndexDDL(n schemaNames) []string {
+	return []string{
+		`ALTER TABLE ` + n.table + ` ADD COLUMN IF NOT EXISTS user_id TEXT`,
+		`CREATE INDEX IF NOT EXISTS ` + n.userIdx + ` ON ` + n.table + ` (user_id) WHERE user_id IS NOT NULL`,
+	}
+}
+
+// hasUserIndexSQL tells whether the table has the user_id column and its
+// index already, so that a current table is not locked by an ALTER TABLE
+// every time a server starts.
+const hasUserIndexSQL = `SELECT
+	EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'user_id' AND NOT attisdropped)
+	AND EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		WHERE i.indrelid = to_regclass($1) AND c.relname = $2)`
 
 // schemaLockKey serialises schema creation across processes: concurrent
 // CREATE TABLE IF NOT EXISTS can otherwise fail on the system catalogs.
 const schemaLockKey = "sessionkit:schema"
 
-// Open creates the table and its index if they do not exist yet (unless
-// Options.NoCreateTable), so a Manager fails at start instead of at the
-// first request. Calling it is optional: every method does it on first use.
+// Open creates the table and its indexes if they do not exist yet, and
+// adds the user_id column and its index to a table made before the user
+// index (unless Options.NoCreateTable), so a Manager fails at start instead
+// of at the first request. Calling it is optional: every method does it on
+// first use.
 func (s *Store) Open(ctx context.Context) error {
 	return wrap("open", s.ensureSchema(ctx))
 }
@@ -173,7 +211,15 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, schemaLockKey); err != nil {
 			return err
 		}
-		for _, stmt := range ddl(s.table, s.index) {
+		stmts := tableDDL(s.names)
+		var current bool
+		if err := tx.QueryRow(ctx, hasUserIndexSQL, s.table, s.names.userIdxName).Scan(&current); err != nil {
+			return err
+		}
+		if !current {
+			stmts = append(stmts, userIndexDDL(s.names)...)
+		}
+		for _, stmt := range stmts {
 			if _, err := tx.Exec(ctx, stmt); err != nil {
 				return err
 			}

@@ -62,7 +62,9 @@ func TestSchema(t *testing.T) {
 		want    []string
 		wantErr bool
 	}{
-		{"", []string{`CREATE TABLE IF NOT EXISTS "sessionkit_sessions"`, `CREATE INDEX IF NOT EXISTS "sessionkit_sessions_expiry_idx" ON "sessionkit_sessions" (expiry)`}, false},
+		{"", []string{`CREATE TABLE IF NOT EXISTS "sessionkit_sessions"`, `CREATE INDEX IF NOT EXISTS "sessionkit_sessions_expiry_idx" ON "sessionkit_sessions" (expiry)`,
+			`ALTER TABLE "sessionkit_sessions" ADD COLUMN IF NOT EXISTS user_id TEXT`,
+			`CREATE INDEX IF NOT EXISTS "sessionkit_sessions_user_idx" ON "sessionkit_sessions" (user_id) WHERE user_id IS NOT NULL`}, false},
 		{"app.Sess", []string{`CREATE TABLE IF NOT EXISTS "app"."Sess"`, `"Sess_expiry_idx" ON "app"."Sess"`}, false},
 		{"bad name", nil, true},
 	}
@@ -382,6 +384,9 @@ func TestServerDown(t *testing.T) {
 				{"Swap", func() error { _, err := s.Swap(ctx, id, nil, []byte("x"), exp); return err }},
 				{"GC", func() error { _, err := s.GC(ctx, time.Now()); return err }},
 				{"Lock", func() error { _, err := s.Lock(ctx, id); return err }},
+				{"AddUserSession", func() error { return s.AddUserSession(ctx, "alice", id, exp) }},
+				{"RemoveUserSession", func() error { return s.RemoveUserSession(ctx, "alice", id) }},
+				{"UserSessions", func() error { _, err := s.UserSessions(ctx, "alice"); return err }},
 			}
 			for _, c := range calls {
 				if tt.noCreate && c.name == "Open" {
