@@ -162,10 +162,37 @@ func hooked(t *testing.T, b backend) (*Store, *faultHook, redis.UniversalClient)
 	t.Helper()
 	c := b.client(t)
 	plain := b.client(t)
+	loadScripts(t, plain)
 	h := &faultHook{}
 	c.AddHook(h)
 	s := newStore(t, c, b.opts)
 	return s, h, plain
+}
+
+// loadScripts loads the store's scripts on every node of c, so that a
+// fault armed on an EVALSHA hits the script and not a NOSCRIPT answer (a
+// fresh server, or a Cluster node, does not know them yet).
+func loadScripts(t *testing.T, c redis.UniversalClient) {
+	t.Helper()
+	ctx := storetest.Context(t)
+	load := func(ctx context.Context, n *redis.Client) error {
+		for _, s := range []*redis.Script{lockScript, lockOnlyScript, writeScript, settleScript, releaseScript} {
+			if err := s.Load(ctx, n).Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var err error
+	switch cc := c.(type) {
+	case *redis.ClusterClient:
+		err = cc.ForEachShard(ctx, load)
+	case *redis.Client:
+		err = load(ctx, cc)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // lockState returns who holds id's lock: "" for nobody.
