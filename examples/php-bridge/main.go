@@ -4,10 +4,11 @@
 // each side locking the session the other is using. README.md tells the
 // migration story; php/ holds the PHP application and its php.ini files.
 //
-//	export PHP_BRIDGE_STORE=files PHP_BRIDGE_SAVE_PATH=/tmp/php-bridge
+//	cd examples/php-bridge
+//	export PHP_BRIDGE_STORE=files PHP_BRIDGE_SAVE_PATH=/tmp/php-bridge-sessions
 //	mkdir -p $PHP_BRIDGE_SAVE_PATH
 //	php -S 127.0.0.1:8080 -t php -c php/files.ini &
-//	cd .. && go run ./php-bridge -addr 127.0.0.1:8081
+//	go run .
 package main
 
 import (
