@@ -8,9 +8,11 @@ import (
 
 // end ends the stored session that s's Destroy let go of (logout). The
 // chain starts at the ID the client holds: a forward there is ended too,
-// and followed to the session it leads to when s may follow it, so a
-// logout through a regenerated ID within its grace period ends the new
-// session as well.
+// and followed to the session it leads to while the forward exists (the
+// grace period plus the in-flight window), so a logout sent with the
+// pre-login cookie — another tab, racing the login — still ends the
+// logged-in session. A forward only ever leads the logout further; it
+// never hands the old token the new session's data.
 func (m *Manager) end(ctx context.Context, s *Session, e *ending) error {
 	lock, data := e.lock, e.loaded
 	e.lock = nil
@@ -22,7 +24,7 @@ func (m *Manager) end(ctx context.Context, s *Session, e *ending) error {
 		}
 		lock, data = nil, nil
 	}
-	_, err := m.endChain(ctx, e.id, lock, data, "", func(r *record) bool { return m.follows(s, r) })
+	_, err := m.endChain(ctx, e.id, lock, data, "", func(*record) bool { return true })
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,6 +108,7 @@ const graceForTests = time.Second
 type gatedApp struct {
 	url     string
 	locking bool
+	entered atomic.Int64 // requests that reached a handler (their session's Load ran)
 	mu      sync.Mutex
 	gates   map[string]*gate
 	seq     int
@@ -152,7 +154,11 @@ func newGatedApp(t *testing.T, store core.Store, cfg core.Config) *gatedApp {
 		c, _ := core.Get[string](s, "cart")
 		io.WriteString(w, c)
 	})
-	srv := httptest.NewServer(m.Handler(mux))
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.entered.Add(1)
+		mux.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(m.Handler(counted))
 	t.Cleanup(func() {
 		srv.Close()
 		if err := m.Close(); err != nil {
@@ -271,10 +277,17 @@ func (a *gatedApp) hold(t *testing.T, c *http.Client, do string) (release func()
 }
 
 // runInto sends a request that overlaps a held one, then lets the held one
-// go; it returns both replies.
-func runInto(t *testing.T, release func(), held <-chan reply, c *http.Client, url string) (heldReply, other reply) {
+// go once the other has reached the server (its session's Load ran, so it
+// counts as under way) and had overlap to run into the held one; it
+// returns both replies.
+func (a *gatedApp) runInto(t *testing.T, release func(), held <-chan reply, c *http.Client, url string) (heldReply, other reply) {
 	t.Helper()
+	before := a.entered.Load()
 	ch := send(c, url)
+	deadline := time.Now().Add(appLockTimeout)
+	for a.entered.Load() == before && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	select {
 	case other = <-ch:
 		ch = nil
@@ -307,7 +320,7 @@ func logoutIsFinal(t *testing.T, a *gatedApp, do string) {
 
 	release, held := a.hold(t, br, do)
 	other := browserWith(t, u, loggedIn) // a second tab of the same browser
-	h, out := runInto(t, release, held, other, a.url+"/logout")
+	h, out := a.runInto(t, release, held, other, a.url+"/logout")
 	if out.code != http.StatusOK {
 		t.Fatalf("/logout answered %d %q", out.code, out.body)
 	}
@@ -338,7 +351,7 @@ func parallelTabRegenerate(t *testing.T, a *gatedApp) {
 		// The login holds the lock; the tab's request waits for it and
 		// follows the session to its new ID.
 		release, held := a.hold(t, br, "login")
-		login, tab = runInto(t, release, held, browserWith(t, u, anonymous), a.url+"/cart")
+		login, tab = a.runInto(t, release, held, browserWith(t, u, anonymous), a.url+"/cart")
 	} else {
 		// The tab's request loaded before the login and commits after it.
 		release, held := a.hold(t, browserWith(t, u, anonymous), "cart")
