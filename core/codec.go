@@ -41,10 +41,12 @@ type Codec interface {
 // a monotonic clock reading; compare times with Equal.
 //
 // Decode allocates at most 4 times the size of its input, or 256 KiB for
-// inputs under 64 KiB, so a hostile record cannot exhaust memory; it
-// counts what each value will cost before allocating it. Encode refuses
-// with ErrTooLarge values that would cost more to decode (thousands of tiny
-// elements, say), so whatever it writes can be read back.
+// inputs under 64 KiB, so a hostile record cannot exhaust memory: it counts
+// what each value will cost before allocating it (the MarshalJSON and
+// MarshalText methods of registered types are counted at an estimate).
+// Encode refuses with ErrTooLarge values that would cost more to decode
+// (thousands of tiny elements, say), so whatever it writes can be read
+// back.
 type BinaryCodec struct{}
 
 // JSONCodec stores values as a JSON object. Numbers come back as float64
