@@ -24,6 +24,42 @@
 // that layout keeps every guarantee; on a Cluster its lock and data keys sit
 // in different slots and locking falls back to separate commands.
 //
+// # Log out everywhere
+//
+// The store has core.UserIndex, so Manager.DestroyUser,
+// DestroyOtherSessions and UserSessions work with it, without ever walking
+// the sessions (no SCAN, no KEYS). Each user has a sorted set,
+// "<KeyPrefix>user:{<user>}" ("<KeyPrefix>user:<user>" with NoHashTag),
+// whose members are the IDs of the user's sessions, each scored with the
+// time, on Redis' clock, until which its session may live plus a minute.
+// Every command on it touches that one key, so on a Cluster it needs no
+// slot in common with the sessions: the braces give it a slot of its own,
+// by user. UserSessions is one script (ZRANGE, after dropping the entries
+// whose score passed), RemoveUserSession a ZREM, AddUserSession a script
+// that adds or extends the entry, drops the expired ones and moves the
+// set's TTL to its latest entry: a user's set expires with their last
+// session, and an empty one is gone at once. Stale entries (a session that
+// ended without RemoveUserSession) are harmless, since the Manager checks
+// each session it lists or ends, and go when their score passes.
+//
+// A sorted set rather than a plain set because an entry must never lapse
+// while its session lives, and the Manager's Touch extends a session
+// without calling AddUserSession. So each bound session also has an owner
+// key, its key plus "_USER" (same hash tag, same slot), naming its user.
+// Touch runs a script that moves an unbound session's TTL at once, as a
+// PEXPIRE did (on a Cluster without hash tags, a GET of the owner key and
+// then PEXPIRE); for a bound one it extends the user's entry first and then
+// the session and its owner key (the latter only if it still names that
+// user), so a failure in between leaves the entry outliving the session,
+// never the reverse. AddUserSession writes the owner key in the same
+// pipeline as the entry, RemoveUserSession deletes it if it names that
+// user. Writing a bound session thus costs one more round trip (the
+// Manager's AddUserSession after each commit), touching one two more;
+// unbound sessions cost nothing more. LockSuffix may not be "_USER".
+//
+// Scripts read Redis' clock (TIME) before writing, which needs Redis 5 or
+// later (or Valkey): scripts are replicated by their effects.
+//
 // # Round trips
 //
 // A read is one GET; a write one SET. With locking on, Lock takes the lock
@@ -90,5 +126,5 @@
 // and ContextTimeoutEnabled so that request contexts cut commands short.
 //
 // The store never sends KEYS or FLUSHDB; DeleteAll walks the prefix with
-// SCAN.
+// SCAN (and deletes the user index with the sessions).
 package redisstore

@@ -14,13 +14,14 @@ import (
 
 // Compile-time checks: the capabilities the store really has. It has no GC
 // (Redis expires keys itself), no CreateID (core mints IDs), no Open or
-// Close (the client belongs to the caller) and no UserIndex.
+// Close (the client belongs to the caller).
 var (
-	_ core.Store   = (*Store)(nil)
-	_ core.Toucher = (*Store)(nil)
-	_ core.Exister = (*Store)(nil)
-	_ core.Locker  = (*Store)(nil)
-	_ core.Swapper = (*Store)(nil)
+	_ core.Store     = (*Store)(nil)
+	_ core.Toucher   = (*Store)(nil)
+	_ core.Exister   = (*Store)(nil)
+	_ core.Locker    = (*Store)(nil)
+	_ core.Swapper   = (*Store)(nil)
+	_ core.UserIndex = (*Store)(nil)
 
 	_ core.LockedReader = (*lock)(nil)
 	_ core.LockedWriter = (*lock)(nil)
@@ -122,6 +123,8 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redisstore: LockTTL %v is below one millisecond: %w", opts.LockTTL, core.ErrConfig)
 	case opts.LockRetry < 0 || opts.LockRetryMax < opts.LockRetry:
 		return nil, fmt.Errorf("redisstore: LockRetry %v / LockRetryMax %v: %w", opts.LockRetry, opts.LockRetryMax, core.ErrConfig)
+	case opts.LockSuffix == ownerSuffix:
+		return nil, fmt.Errorf("redisstore: LockSuffix %q names the user index's owner keys: %w", opts.LockSuffix, core.ErrConfig)
 	case !opts.NoHashTag && strings.ContainsAny(opts.KeyPrefix, "{}"):
 		// The first {…} of a key is its hash tag; braces in the prefix
 		// would make every session hash to one slot.
@@ -202,7 +205,9 @@ func (s *Store) Destroy(ctx context.Context, id string) error {
 }
 
 // Touch moves id's expiry without rewriting its data: PEXPIRE, which does
-// nothing to an absent key. An expiry that has passed deletes the record.
+// nothing to an absent key, in a script that also checks whether the
+// session is bound to a user; if it is, the user's index entry is extended
+// first (userindex.go). An expiry that has passed deletes the record.
 func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("touch", err)
@@ -211,7 +216,7 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	if ms == 0 {
 		return wrap("touch", s.client.Del(ctx, s.key(id)).Err())
 	}
-	return wrap("touch", s.client.PExpire(ctx, s.key(id), time.Duration(ms)*time.Millisecond).Err())
+	return wrap("touch", s.touchBound(ctx, id, ms))
 }
 
 // Exists reports whether a live record exists under id: EXISTS.

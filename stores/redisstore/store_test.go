@@ -51,6 +51,7 @@ func TestNew(t *testing.T) {
 		{"NegativeLockTTL", client, Options{LockTTL: -time.Second}, true},
 		{"SubMillisecondLockTTL", client, Options{LockTTL: time.Microsecond}, true},
 		{"RetryMaxBelowRetry", client, Options{LockRetry: time.Second, LockRetryMax: time.Millisecond}, true},
+		{"LockSuffixNamesOwnerKeys", client, Options{LockSuffix: ownerSuffix}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -368,6 +369,9 @@ func TestServerDown(t *testing.T) {
 		{"Exists", func() error { _, err := s.Exists(ctx, id); return err }},
 		{"Swap", func() error { _, err := s.Swap(ctx, id, nil, []byte("x"), exp); return err }},
 		{"Lock", func() error { _, err := s.Lock(ctx, id); return err }},
+		{"AddUserSession", func() error { return s.AddUserSession(ctx, "alice", id, exp) }},
+		{"RemoveUserSession", func() error { return s.RemoveUserSession(ctx, "alice", id) }},
+		{"UserSessions", func() error { _, err := s.UserSessions(ctx, "alice"); return err }},
 		{"DeleteAll", func() error { _, err := s.DeleteAll(ctx); return err }},
 	}
 	for _, tt := range tests {
