@@ -21,8 +21,9 @@ var (
 	// ErrLockLost reports that a lock expired while its holder still worked:
 	// the holder's write was refused so it cannot overwrite newer data.
 	ErrLockLost = errs.LockLost
-	// ErrTooLarge reports session data above Config.MaxDataSize; nothing
-	// was written.
+	// ErrTooLarge reports session data above Config.MaxDataSize, or values
+	// that would cost BinaryCodec more to decode than it allows (4× their
+	// encoded size, at least 256 KiB); nothing was written.
 	ErrTooLarge = errors.New("core: session data too large")
 	// ErrCorrupt reports a stored record that cannot be decoded. The
 	// Manager treats such a record as missing and reports it to the logger.
