@@ -17,7 +17,7 @@ import (
 	"github.com/sessionkit/sessionkit/core"
 )
 
-func sign(t *testing.T, key []byte, name, id string) string {
+func sign(t testing.TB, key []byte, name, id string) string {
 	t.Helper()
 	sc := securecookie.New(key, nil)
 	sc.SetSerializer(securecookie.NopEncoder{})
