@@ -39,7 +39,7 @@ func (m *Manager) commit(ctx context.Context, s *Session, h ResponseHeader) erro
 		m.noStore(s, h)
 	}
 	if e := s.ending; e != nil {
-		if err := m.end(ctx, s, e); err != nil {
+		if err := m.end(ctx, e); err != nil {
 			return err
 		}
 		s.ending = nil

@@ -6,14 +6,14 @@ import (
 	"time"
 )
 
-// end ends the stored session that s's Destroy let go of (logout). The
+// end ends the stored session a Destroy let go of (logout). The
 // chain starts at the ID the client holds: a forward there is ended too,
 // and followed to the session it leads to while the forward exists (the
 // grace period plus the in-flight window), so a logout sent with the
 // pre-login cookie — another tab, racing the login — still ends the
 // logged-in session. A forward only ever leads the logout further; it
 // never hands the old token the new session's data.
-func (m *Manager) end(ctx context.Context, s *Session, e *ending) error {
+func (m *Manager) end(ctx context.Context, e *ending) error {
 	lock, data := e.lock, e.loaded
 	e.lock = nil
 	if e.target != e.id {
