@@ -4,6 +4,8 @@
 #
 #   - one standalone redis-server,
 #   - a Redis Cluster of three masters,
+#   - a Sentinel setup: one Redis master, one replica and three sentinels
+#     (quorum 2, a failover within a few seconds), master name "sessionkit",
 #   - one PostgreSQL instance with a database named "sessionkit".
 #
 # Usage:
@@ -11,7 +13,12 @@
 #   scripts/services.sh stop <statedir>    # stop what start started (idempotent)
 #
 # After start, `. <statedir>/env` exports SESSIONKIT_REDIS_ADDR,
-# SESSIONKIT_REDIS_CLUSTER_ADDRS, SESSIONKIT_PG_DSN and SESSIONKIT_REDIS_BIN.
+# SESSIONKIT_REDIS_CLUSTER_ADDRS, SESSIONKIT_REDIS_SENTINEL_ADDRS,
+# SESSIONKIT_REDIS_SENTINEL_MASTER, SESSIONKIT_PG_DSN and SESSIONKIT_REDIS_BIN.
+#
+# Sentinels run as `redis-server <conf> --sentinel`: Debian's redis-server
+# package ships the binary that does it (the redis-sentinel package only
+# adds a symlink and a system service), so nothing more is installed.
 #
 # When it runs as root and a binary is missing, start installs the Debian
 # packages every test of the repo needs (Redis, PostgreSQL, PHP with phpredis,
@@ -19,6 +26,7 @@
 # system services: the tests use their own instances on free ports.
 set -euo pipefail
 
+readonly SENTINEL_MASTER=sessionkit
 readonly PACKAGES_HINT="redis-server redis-tools postgresql php-cli php-redis chromium"
 
 die() {
@@ -222,6 +230,55 @@ start_cluster() {
 	CLUSTER_ADDRS="127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
 }
 
+# start_sentinels starts a master, a replica of it and three sentinels
+# watching it (quorum 2). A sentinel declares the master down after a
+# second without answers, so a failover takes a few seconds. Start does not
+# wait for the sentinels to find each other (about two seconds, through
+# the master's hello channel): answering for the master does not need it,
+# and a test that fails the master over waits for it itself.
+start_sentinels() {
+	local master i p dir ports=() attempt
+	master="$(start_redis sentinel-master "" --repl-diskless-sync-delay 0)"
+	start_redis sentinel-replica "" --replicaof 127.0.0.1 "$master" >/dev/null
+	for i in 1 2 3; do
+		dir="$STATEDIR/redis-sentinel$i"
+		mkdir -p "$dir"
+		p=""
+		for attempt in 1 2 3 4 5; do
+			p="$(free_port)"
+			# Sentinel rewrites its config file: one per sentinel, in its dir.
+			cat >"$dir/sentinel.conf" <<EOF
+port $p
+bind 127.0.0.1
+protected-mode no
+daemonize yes
+pidfile $dir/redis.pid
+logfile $dir/redis.log
+dir $dir
+sentinel monitor $SENTINEL_MASTER 127.0.0.1 $master 2
+sentinel down-after-milliseconds $SENTINEL_MASTER 1000
+sentinel failover-timeout $SENTINEL_MASTER 5000
+sentinel parallel-syncs $SENTINEL_MASTER 1
+EOF
+			rm -f "$dir/redis.pid"
+			redis-server "$dir/sentinel.conf" --sentinel >/dev/null 2>&1 || true
+			if wait_redis "$p"; then
+				echo "$p" >"$dir/port"
+				break
+			fi
+			stop_pidfile "$dir/redis.pid"
+			log "sentinel $i did not start on port $p (attempt $attempt): $(tail -n 3 "$dir/redis.log" 2>/dev/null | tr '\n' ' ')"
+			p=""
+		done
+		[ -n "$p" ] || die "sentinel $i did not start"
+		ports+=("127.0.0.1:$p")
+	done
+	SENTINEL_ADDRS="$(
+		IFS=,
+		echo "${ports[*]}"
+	)"
+}
+
 # as_pg runs a command as the postgres user when we are root (PostgreSQL
 # refuses to run as root), as ourselves otherwise.
 as_pg() {
@@ -352,11 +409,14 @@ main() {
 		local redis_port
 		redis_port="$(start_redis single "")"
 		start_cluster
+		start_sentinels
 		start_postgres
 		trap - EXIT
 		cat >"$STATEDIR/env" <<EOF
 export SESSIONKIT_REDIS_ADDR=127.0.0.1:$redis_port
 export SESSIONKIT_REDIS_CLUSTER_ADDRS=$CLUSTER_ADDRS
+export SESSIONKIT_REDIS_SENTINEL_ADDRS=$SENTINEL_ADDRS
+export SESSIONKIT_REDIS_SENTINEL_MASTER=$SENTINEL_MASTER
 export SESSIONKIT_PG_DSN=postgres://postgres@127.0.0.1:$PG_PORT/sessionkit?sslmode=disable
 export SESSIONKIT_REDIS_BIN=$(command -v redis-server)
 EOF
