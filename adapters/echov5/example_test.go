@@ -13,9 +13,10 @@ import (
 )
 
 func Example() {
-	// A nil store is the in-memory store. Insecure drops the cookie's
-	// Secure attribute because this example talks plain HTTP.
-	m, err := core.New(nil, core.Config{Cookie: core.CookieConfig{Insecure: true}})
+	// A nil store is the in-memory store. The key comes from a secret
+	// store in a real app: 32 or 64 random bytes.
+	key := []byte("an-example-key-of-32-bytes-or-more!")
+	m, err := core.New(nil, core.Config{Keys: [][]byte{key}})
 	if err != nil {
 		panic(err)
 	}
@@ -29,11 +30,11 @@ func Example() {
 		s.Set("visits", n+1)
 		return c.String(http.StatusOK, fmt.Sprintf("visit %d", n+1))
 	})
-	srv := httptest.NewServer(e)
+	srv := httptest.NewTLSServer(e) // the default cookie is Secure
 	defer srv.Close()
 
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
+	client := srv.Client()
+	client.Jar, _ = cookiejar.New(nil)
 	for range 3 {
 		res, err := client.Get(srv.URL)
 		if err != nil {

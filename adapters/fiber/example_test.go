@@ -11,9 +11,11 @@ import (
 )
 
 func Example() {
-	// A nil store is the in-memory store. Insecure drops the cookie's
-	// Secure attribute because this example talks plain HTTP.
-	m, err := core.New(nil, core.Config{Cookie: core.CookieConfig{Insecure: true}})
+	// A nil store is the in-memory store. The key comes from a secret
+	// store in a real app: 32 or 64 random bytes. The requests below go
+	// through app.Test, so the cookie is carried by hand.
+	key := []byte("an-example-key-of-32-bytes-or-more!")
+	m, err := core.New(nil, core.Config{Keys: [][]byte{key}})
 	if err != nil {
 		panic(err)
 	}
