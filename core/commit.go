@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Commit saves the session's changes and writes the token headers to h. Pass
+// save saves the session's changes and writes the token headers to h. Pass
 // h == nil once the response headers are gone: the store is still updated,
 // but a change that needs a new token is refused with ErrHeadersSent. Commit
 // may be called more than once; each call saves what changed since the last.
@@ -15,7 +15,7 @@ import (
 // and applies none that the error concerns: ErrStore (the store failed),
 // ErrLockTimeout/ErrLockLost, ErrTooLarge, or ErrConflict (a concurrent
 // request changed the same key, or ended or regenerated the session).
-func (m *Manager) Commit(ctx context.Context, s *Session, h ResponseHeader) error {
+func (m *Manager) save(ctx context.Context, s *Session, h ResponseHeader) error {
 	if s == nil {
 		return ErrNoSession
 	}
@@ -118,7 +118,7 @@ func (m *Manager) noStore(s *Session, h ResponseHeader) {
 	if s.cacheSent || m.cfg.AllowCaching {
 		return
 	}
-	m.tokens.noStore(h)
+	m.tokens.noStore(h, &s.cacheVals)
 	s.cacheSent = true
 }
 

@@ -9,13 +9,21 @@ import (
 // maxForwardHops bounds how many regenerations in a row a request follows.
 const maxForwardHops = 4
 
-// Load starts the session of a request from its headers: the token is
+// loadRequest starts the session of a request from its headers: the token is
 // verified and its ID checked here, but nothing is read from the store until
 // the session is used (or at once with Config.EagerLoad). A missing,
 // tampered, expired, oversized, wrongly signed or duplicated token gives a
 // new, empty session; it is never an error.
-func (m *Manager) Load(ctx context.Context, h RequestHeader) *Session {
-	s := &Session{m: m, ctx: ctx, state: stateNew, start: time.Now()}
+func (m *Manager) loadRequest(ctx context.Context, h RequestHeader) *Session {
+	s := new(Session)
+	m.start(ctx, s, h)
+	return s
+}
+
+// start is Load into a Session the caller allocated (with others of the
+// request's values, as Handler does).
+func (m *Manager) start(ctx context.Context, s *Session, h RequestHeader) {
+	s.m, s.ctx, s.state, s.start = m, ctx, stateNew, time.Now()
 	id, reason := m.tokens.read(h, s.start)
 	switch {
 	case id != "":
@@ -29,7 +37,6 @@ func (m *Manager) Load(ctx context.Context, h RequestHeader) *Session {
 		s.ensure()
 		s.mu.Unlock()
 	}
-	return s
 }
 
 // load reads the session's record; the caller holds s.mu. Strict mode: an

@@ -2,6 +2,7 @@ package core
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -21,16 +22,70 @@ import (
 // Flusher, Hijacker, io.ReaderFrom and http.ResponseController keep working.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := m.Load(r.Context(), r.Header)
-		defer m.Release(s)
+		rs := new(requestState)
+		s := &rs.s
+		ctx := r.Context()
+		m.start(ctx, s, r.Header)
+		defer m.endRequest(s)
 		if m.cfg.EagerLoad && s.Err() != nil {
 			m.fail(w, r, s.Err())
 			return
 		}
-		sw := &sessionWriter{ResponseWriter: w, g: m.NewGuard(s, r)}
-		next.ServeHTTP(sw.wrap(), r.WithContext(NewContext(r.Context(), s)))
-		sw.g.Finish(w)
+		rs.sw = sessionWriter{ResponseWriter: w, g: m.newGuard(s, r)}
+		rs.ctx = sessionContext{Context: ctx, s: s}
+		if outer, ok := ctx.Value(ctxKey{}).(*Session); ok {
+			s.outer = outer // as NewContext does
+		}
+		next.ServeHTTP(rs.writer(), r.WithContext(&rs.ctx))
+		rs.sw.g.Finish(w)
 	})
+}
+
+// requestState is what Handler keeps for one request, in one allocation
+// instead of four: the session, its response writer in the shape the
+// handler sees, and the context that carries the session.
+type requestState struct {
+	s    Session
+	sw   sessionWriter
+	full fullWriter
+	ctx  sessionContext
+}
+
+// writer returns rs.sw with the optional interfaces of the writer under
+// it; net/http's HTTP/1 writer, which has all three, needs no allocation.
+func (rs *requestState) writer() http.ResponseWriter {
+	w := &rs.sw
+	_, f := w.ResponseWriter.(http.Flusher)
+	_, h := w.ResponseWriter.(http.Hijacker)
+	_, r := w.ResponseWriter.(io.ReaderFrom)
+	if f && h && r {
+		rs.full = fullWriter{w, flushW{w}, hijackW{w}, readFromW{w}}
+		return &rs.full
+	}
+	return w.wrap()
+}
+
+// fullWriter is a sessionWriter over a writer that is an http.Flusher, an
+// http.Hijacker and an io.ReaderFrom.
+type fullWriter struct {
+	*sessionWriter
+	flushW
+	hijackW
+	readFromW
+}
+
+// sessionContext is the context NewContext would make, carrying s for
+// FromContext, held in requestState instead of allocated on its own.
+type sessionContext struct {
+	context.Context
+	s *Session
+}
+
+func (c *sessionContext) Value(key any) any {
+	if key == (ctxKey{}) {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 // ErrorStatus is the HTTP status the default error handler gives err: 503

@@ -234,16 +234,16 @@ func (t *tokens) sign(id string) (string, error) {
 }
 
 // noStore adds the headers that keep a session's response out of caches.
-func (t *tokens) noStore(h ResponseHeader) {
+// vals is the request's own backing for the two values, so that this,
+// which runs on every request that uses its session, allocates no slice.
+func (t *tokens) noStore(h ResponseHeader, vals *[2]string) {
 	vary := "Cookie"
 	if t.transport == TransportHeader {
 		vary = t.name
 	}
 	if hh, ok := h.(http.Header); ok && len(hh["Vary"]) == 0 {
-		// Both values in one allocation: this runs on every request that
-		// uses its session.
-		v := []string{"no-store", vary}
-		hh["Cache-Control"], hh["Vary"] = v[0:1:1], v[1:2:2]
+		vals[0], vals[1] = "no-store", vary
+		hh["Cache-Control"], hh["Vary"] = vals[0:1:1], vals[1:2:2]
 		return
 	}
 	h.Set("Cache-Control", "no-store")

@@ -21,6 +21,7 @@ type options struct {
 	frameworks []string
 	libs       []string
 	endpoints  []string
+	profile    string   // directory for the servers' CPU and allocation profiles
 	args       []string // as given, for the report
 }
 
@@ -58,6 +59,7 @@ func parseFlags(args []string) (options, bool, error) {
 	frameworks := fs.String("frameworks", "nethttp,gin,echo,fiber", "frameworks to measure")
 	libs := fs.String("libs", "bare,sessionkit,sessionkit-locking,peer", "session libraries to measure (bare is the ratios' base; peer is the framework's usual library)")
 	endpoints := fs.String("endpoints", "read,write", "session endpoints to measure")
+	fs.StringVar(&o.profile, "profile", "", "write each server's CPU and allocation profiles to this directory (FRAMEWORK-LIB.cpu, .allocs)")
 	pin := fs.Bool("pin", true, "pin client and servers to separate CPUs when there are two or more (taskset)")
 	if err := fs.Parse(args); err != nil {
 		return o, false, err
@@ -107,6 +109,11 @@ func run(ctx context.Context, o options, pin *pinning, out, log io.Writer) (err 
 		return err
 	}
 
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return err
+		}
+	}
 	cfgs := plan(o)
 	children := map[config]*child{}
 	defer func() {
@@ -118,7 +125,7 @@ func run(ctx context.Context, o options, pin *pinning, out, log io.Writer) (err 
 		if _, ok := children[c.server()]; ok {
 			continue
 		}
-		ch, err := startServer(ctx, bin, pin.server, c.server())
+		ch, err := startServer(ctx, bin, pin.server, o.profile, c.server())
 		if err != nil {
 			return err
 		}

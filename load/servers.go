@@ -66,9 +66,14 @@ type child struct {
 }
 
 // startServer starts bin for c, under taskset -c cpus when cpus is set,
-// and waits (at most 10 s) for the address it listens on.
-func startServer(ctx context.Context, bin, cpus string, c config) (*child, error) {
+// profiling into the directory profile when it is set, and waits (at most
+// 10 s) for the address it listens on.
+func startServer(ctx context.Context, bin, cpus, profile string, c config) (*child, error) {
 	argv := []string{bin, "-framework", c.framework, "-lib", c.lib}
+	if profile != "" {
+		base := filepath.Join(profile, c.framework+"-"+c.lib)
+		argv = append(argv, "-cpuprofile", base+".cpu", "-memprofile", base+".allocs")
+	}
 	if cpus != "" {
 		argv = append([]string{"taskset", "-c", cpus}, argv...)
 	}

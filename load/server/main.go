@@ -51,14 +51,19 @@ var servers = map[string]func(ln net.Listener, lib string) error{
 	"fiber":   serveFiber,
 }
 
-// stopProfile ends the -cpuprofile profile, if any, before the server exits.
+// stopProfile ends the -cpuprofile profile and writes the -memprofile one,
+// if any, before the server exits.
 var stopProfile = func() {}
 
 func main() {
 	framework := flag.String("framework", "nethttp", "nethttp, gin, echo or fiber")
 	lib := flag.String("lib", "bare", "bare, sessionkit, sessionkit-locking or peer (the framework's usual session library)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until stdin closes (profiling under load)")
+	memprofile := flag.String("memprofile", "", "write an allocation profile to this file when stdin closes (go tool pprof -sample_index=alloc_objects)")
 	flag.Parse()
+	if *memprofile != "" {
+		stopProfile = func() { writeAllocs(*memprofile) }
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -68,7 +73,8 @@ func main() {
 			log.Fatal(err)
 		}
 		defer pprof.StopCPUProfile() // on the stdin path below
-		stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+		then := stopProfile
+		stopProfile = func() { pprof.StopCPUProfile(); f.Close(); then() }
 	}
 	serve, ok := servers[*framework]
 	if !ok {
@@ -90,6 +96,19 @@ func main() {
 		os.Exit(0)
 	}()
 	log.Fatal(serve(ln, *lib))
+}
+
+// writeAllocs writes the allocation profile of the whole run to path.
+func writeAllocs(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Print(err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		log.Print(err)
+	}
 }
 
 // manager is sessionkit on its memory store, with or without locking. The
