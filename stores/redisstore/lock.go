@@ -223,7 +223,26 @@ func (l *lock) writeScripted(ctx context.Context, data []byte, ms int64) error {
 	fence := fenceKey(l.lockKey, nonce)
 	keys := []string{l.lockKey, l.key, fence}
 	fenceTTL := l.s.opts.LockTTL.Milliseconds()
-	n, err := writeScript.Run(ctx, l.s.client, keys, l.token, data, ms, l.written, fenceTTL).Int()
+	args := []any{l.token, data, ms, l.written, fenceTTL}
+	var n int
+	if l.s.opts.WaitReplicas > 0 {
+		var cmd redis.Cmder
+		cmd, err = l.s.replicated(ctx, writeScript, func(p redis.Pipeliner) redis.Cmder {
+			return writeScript.EvalSha(ctx, p, keys, args...)
+		})
+		if err == nil || errors.Is(err, errNotReplicated) {
+			n, _ = cmd.(*redis.Cmd).Int()
+		}
+		if errors.Is(err, errNotReplicated) {
+			if n != 1 {
+				return errLockLost // nothing was written
+			}
+			l.released = true // the script released the lock
+			return wrap("write", err)
+		}
+	} else {
+		n, err = writeScript.Run(ctx, l.s.client, keys, args...).Int()
+	}
 	if err != nil {
 		// Whatever failed — the connection, a timeout, a retry that got an
 		// error after an earlier try had run — the script may have run.

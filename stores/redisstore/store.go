@@ -34,6 +34,7 @@ const (
 	DefaultLockTTL      = 30 * time.Second
 	DefaultLockRetry    = 2 * time.Millisecond
 	DefaultLockRetryMax = 64 * time.Millisecond
+	DefaultWaitTimeout  = 500 * time.Millisecond
 )
 
 // PHPRedisPrefix is phpredis' default session key prefix.
@@ -69,6 +70,21 @@ type Options struct {
 	// 2ms); waits double up to LockRetryMax (default 64ms), with jitter.
 	LockRetry    time.Duration
 	LockRetryMax time.Duration
+
+	// WaitReplicas, above zero, makes every session write — Write, Swap,
+	// Destroy and a locked write — wait until that many replicas
+	// acknowledged it: Redis' WAIT, sent after the write on the same
+	// connection, in the same round trip. A write that fewer replicas
+	// acknowledged within WaitTimeout fails with an error (the Manager
+	// answers 503); it did apply on the master and may survive, or be lost
+	// if the master fails before its replicas got it. It needs a client of
+	// one master: a single node with replicas or a Sentinel failover client,
+	// not a Cluster client. See the package doc, "Replication".
+	WaitReplicas int
+
+	// WaitTimeout bounds the WAIT (default 500ms). It must stay below the
+	// client's ReadTimeout, which bounds the round trip that carries it.
+	WaitTimeout time.Duration
 }
 
 // PHPRedis returns the Options that share sessions and locks with PHP's
@@ -125,12 +141,31 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redisstore: LockRetry %v / LockRetryMax %v: %w", opts.LockRetry, opts.LockRetryMax, core.ErrConfig)
 	case opts.LockSuffix == ownerSuffix:
 		return nil, fmt.Errorf("redisstore: LockSuffix %q names the user index's owner keys: %w", opts.LockSuffix, core.ErrConfig)
+	case opts.WaitReplicas < 0 || opts.WaitTimeout < 0:
+		return nil, fmt.Errorf("redisstore: WaitReplicas %d / WaitTimeout %v: %w", opts.WaitReplicas, opts.WaitTimeout, core.ErrConfig)
 	case !opts.NoHashTag && strings.ContainsAny(opts.KeyPrefix, "{}"):
 		// The first {…} of a key is its hash tag; braces in the prefix
 		// would make every session hash to one slot.
 		return nil, fmt.Errorf("redisstore: KeyPrefix %q contains a brace; braces are reserved for the hash tag: %w", opts.KeyPrefix, core.ErrConfig)
 	}
-	_, plain := client.(*redis.Client) // single node, or a Sentinel failover client
+	plainClient, plain := client.(*redis.Client) // single node, or a Sentinel failover client
+	if opts.WaitReplicas > 0 {
+		if opts.WaitTimeout == 0 {
+			opts.WaitTimeout = DefaultWaitTimeout
+		}
+		if !plain {
+			// A Cluster pipeline sends a keyless WAIT to any node, not to
+			// the one that took the write.
+			return nil, fmt.Errorf("redisstore: WaitReplicas needs a single-node or Sentinel client, not %T: %w", client, core.ErrConfig)
+		}
+		rt := plainClient.Options().ReadTimeout
+		if rt == 0 {
+			rt = 3 * time.Second // go-redis' default
+		}
+		if rt > 0 && opts.WaitTimeout >= rt {
+			return nil, fmt.Errorf("redisstore: WaitTimeout %v is not below the client's ReadTimeout %v: %w", opts.WaitTimeout, rt, core.ErrConfig)
+		}
+	}
 	return &Store{client: client, opts: opts, oneKeyspace: plain || !opts.NoHashTag, settleTimeout: defaultSettleTimeout}, nil
 }
 
@@ -190,6 +225,15 @@ func (s *Store) Write(ctx context.Context, id string, data []byte, expiry time.T
 		return wrap("write", err)
 	}
 	ms := ttl(expiry)
+	if s.opts.WaitReplicas > 0 {
+		_, err := s.replicated(ctx, nil, func(p redis.Pipeliner) redis.Cmder {
+			if ms == 0 {
+				return p.Del(ctx, s.key(id))
+			}
+			return p.Set(ctx, s.key(id), data, time.Duration(ms)*time.Millisecond)
+		})
+		return wrap("write", err)
+	}
 	if ms == 0 {
 		return wrap("write", s.client.Del(ctx, s.key(id)).Err())
 	}
@@ -199,6 +243,10 @@ func (s *Store) Write(ctx context.Context, id string, data []byte, expiry time.T
 // Destroy deletes id's record: DEL. Its lock, if any, is left to its holder.
 func (s *Store) Destroy(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
+		return wrap("destroy", err)
+	}
+	if s.opts.WaitReplicas > 0 {
+		_, err := s.replicated(ctx, nil, func(p redis.Pipeliner) redis.Cmder { return p.Del(ctx, s.key(id)) })
 		return wrap("destroy", err)
 	}
 	return wrap("destroy", s.client.Del(ctx, s.key(id)).Err())
@@ -242,9 +290,67 @@ func (s *Store) Swap(ctx context.Context, id string, old, new []byte, expiry tim
 	if old != nil {
 		mode, oldArg = "equal", old
 	}
-	n, err := swapScript.Run(ctx, s.client, []string{s.key(id)}, mode, oldArg, new, ttl(expiry)).Int()
+	keys, args := []string{s.key(id)}, []any{mode, oldArg, new, ttl(expiry)}
+	if s.opts.WaitReplicas > 0 {
+		cmd, err := s.replicated(ctx, swapScript, func(p redis.Pipeliner) redis.Cmder {
+			return swapScript.EvalSha(ctx, p, keys, args...)
+		})
+		if errors.Is(err, errNotReplicated) {
+			if n, _ := cmd.(*redis.Cmd).Int(); n != 1 {
+				return false, nil // nothing was written
+			}
+		}
+		if err != nil {
+			return false, wrap("swap", err)
+		}
+		n, err := cmd.(*redis.Cmd).Int()
+		return n == 1, wrap("swap", err)
+	}
+	n, err := swapScript.Run(ctx, s.client, keys, args...).Int()
 	if err != nil {
 		return false, wrap("swap", err)
 	}
 	return n == 1, nil
+}
+
+// errNotReplicated is the error of a write that fewer than WaitReplicas
+// replicas acknowledged in time.
+var errNotReplicated = errors.New("applied on the master but not acknowledged by enough replicas; it is lost if the master fails before they get it")
+
+// replicated sends the write that queue adds to a pipeline, then WAIT
+// WaitReplicas WaitTimeout: one connection (WAIT counts the writes sent on
+// its own connection) and one round trip. sc names the script queue runs
+// with EVALSHA, if any: a server that does not have it cached (a fresh
+// server, a replica just promoted) answers NOSCRIPT, and the script is then
+// loaded and the pipeline sent again. It returns the write's command and
+// the write's error, or else the WAIT's, or errNotReplicated.
+func (s *Store) replicated(ctx context.Context, sc *redis.Script, queue func(p redis.Pipeliner) redis.Cmder) (redis.Cmder, error) {
+	for loaded := false; ; loaded = true {
+		var (
+			write redis.Cmder
+			wait  *redis.Cmd
+		)
+		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			write = queue(p)
+			wait = p.Do(ctx, "wait", s.opts.WaitReplicas, s.opts.WaitTimeout.Milliseconds())
+			return nil
+		})
+		werr := write.Err()
+		if sc != nil && !loaded && werr != nil && strings.HasPrefix(werr.Error(), "NOSCRIPT") {
+			if lerr := sc.Load(ctx, s.client).Err(); lerr != nil {
+				return write, lerr
+			}
+			continue
+		}
+		switch {
+		case werr != nil:
+			return write, werr
+		case err != nil:
+			return write, err
+		}
+		if n, _ := wait.Int64(); n < int64(s.opts.WaitReplicas) {
+			return write, fmt.Errorf("%w (%d of %d within %v)", errNotReplicated, n, s.opts.WaitReplicas, s.opts.WaitTimeout)
+		}
+		return write, nil
+	}
 }
