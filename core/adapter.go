@@ -8,24 +8,98 @@ import (
 	"strings"
 )
 
+// Adapter holds the primitives a framework adapter is built from; get one
+// with Manager.Adapter. Handler (net/http) and the Gin, Echo and Fiber
+// adapters are made of them, and so can an adapter for any other framework.
+//
+// One request, in this order:
+//
+//  1. s := a.Load(ctx, header): verifies the token, never fails and never
+//     calls the store (unless Config.EagerLoad). With EagerLoad, when
+//     s.Err() != nil, answer with a.ServeError and stop: the handler must
+//     not run with an empty session.
+//  2. defer a.Release(s): unlocks the session (Config.Locking) and ends it;
+//     every request that called Load must call it, even after a panic.
+//  3. ctx = a.NewContext(ctx, s): put the session where FromContext and
+//     Manager.FromContext find it (and into the framework's own context).
+//  4. Commit before the response headers leave. net/http-style writers:
+//     g := a.Guard(s, r); call g.Before(w) from every method that sends
+//     headers (WriteHeader, Write, Flush, Hijack, ReadFrom) and drop the
+//     handler's output once it returned false; after the handler returns,
+//     call g.Finish(w). Frameworks that send the response after the handler
+//     (Fiber): a.Commit(ctx, s, responseHeader) once, and on error replace
+//     the handler's response with a.ServeError's.
+//
+// What this guarantees: the token headers (Set-Cookie, Cache-Control:
+// no-store, Vary: Cookie) and the store write happen before the client sees
+// a byte; a failed session (store down, lock timeout, conflict, too large)
+// gets the ErrorHandler's response instead of the handler's, with the
+// handler's headers dropped; changes made after the headers left are still
+// stored. An adapter passes when adapters/adaptertest.Run, the shared
+// HTTP-level suite every adapter in this repository runs, passes through a
+// real listener.
+type Adapter struct{ m *Manager }
+
+// Adapter returns m's adapter primitives.
+func (m *Manager) Adapter() Adapter { return Adapter{m} }
+
+// Load starts the session of a request from its headers: the token is
+// verified and its ID checked here, but nothing is read from the store
+// until the session is used (or at once with Config.EagerLoad). A missing,
+// tampered, expired, oversized, wrongly signed or duplicated token gives a
+// new, empty session; it is never an error.
+func (a Adapter) Load(ctx context.Context, h RequestHeader) *Session {
+	return a.m.loadRequest(ctx, h)
+}
+
+// Release ends the session's request: it unlocks the session if it holds
+// its store lock, and from then on the session takes no lock and stores
+// nothing (its Err reports a use after the request ended). Call it after
+// the last commit.
+func (a Adapter) Release(s *Session) { a.m.endRequest(s) }
+
+// NewContext returns a copy of ctx carrying s, for FromContext and
+// Manager.FromContext. A session of another Manager already in ctx stays
+// reachable through its own Manager.
+func (a Adapter) NewContext(ctx context.Context, s *Session) context.Context {
+	return newContext(ctx, s)
+}
+
+// Commit saves the session's changes and writes the token headers to h. Pass
+// h == nil once the response headers are gone: the store is still updated,
+// but a change that needs a new token is refused with ErrHeadersSent. Commit
+// may be called more than once; each call saves what changed since the
+// last. A commit either applies every change of the request or returns an
+// error (ErrStore, ErrLockTimeout, ErrLockLost, ErrTooLarge, ErrConflict,
+// …) and applies none that the error concerns; the session keeps
+// reporting that error.
+func (a Adapter) Commit(ctx context.Context, s *Session, h ResponseHeader) error {
+	return a.m.save(ctx, s, h)
+}
+
 // ServeError answers r with the response of a failed session: the
-// Config.ErrorHandler's, or by default ErrorStatus(err) with its status text
-// and Cache-Control: no-store. It logs err first. Adapters call it instead
-// of letting the handler's response out when Commit fails before the
-// response headers were sent, or when an eagerly loaded session (Load with
-// Config.EagerLoad) reports an error.
-func (m *Manager) ServeError(w http.ResponseWriter, r *http.Request, err error) {
+// Config.ErrorHandler's, or by default ErrorStatus(err) with its status
+// text and Cache-Control: no-store. The headers already set on w are
+// dropped first, and err is logged.
+func (a Adapter) ServeError(w http.ResponseWriter, r *http.Request, err error) {
+	a.m.serveError(w, r, err)
+}
+
+// Guard returns the Guard of session s for request r.
+func (a Adapter) Guard(s *Session, r *http.Request) Guard { return a.m.newGuard(s, r) }
+
+// serveError logs err and answers r with the failed session's response.
+func (m *Manager) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	m.logCommit(r, err)
 	m.fail(w, r, err)
 }
 
-// CommitAfterHeaders commits the changes a handler made after the response
-// headers went out: the store is updated, no header can be. Adapters call it
-// once the handler returned, when their first Commit ran before the headers
-// left. A failure is logged — the response is gone, so a log line is all
-// that is left — and returned.
-func (m *Manager) CommitAfterHeaders(ctx context.Context, s *Session) error {
-	err := m.Commit(ctx, s, nil)
+// commitAfterHeaders commits the changes a handler made after the
+// response headers went out: the store is updated, no header can be. A
+// failure is logged — the response is gone, so a log line is all that is
+// left — and returned.
+func (m *Manager) commitAfterHeaders(ctx context.Context, s *Session) error {
+	err := m.save(ctx, s, nil)
 	if err != nil {
 		m.log.LogAttrs(ctx, slog.LevelError, "sessionkit: session commit after the response headers failed",
 			slog.String("session", m.tokens.logID(s.ID())), slog.Any("error", err))
@@ -35,9 +109,8 @@ func (m *Manager) CommitAfterHeaders(ctx context.Context, s *Session) error {
 
 // Guard runs a session's commits around a net/http-style response: the
 // first one just before the response headers leave, the last one after the
-// handler. net/http's Handler and the Gin and Echo adapters share it; an
-// adapter for another net/http-based framework embeds one in its response
-// writer and calls Before from every method that sends headers.
+// handler (see Adapter). net/http's Handler and the Gin and Echo adapters
+// share it.
 type Guard struct {
 	m       *Manager
 	s       *Session
@@ -46,8 +119,7 @@ type Guard struct {
 	failed  bool // the error response replaced the handler's
 }
 
-// NewGuard returns the Guard of session s for request r.
-func (m *Manager) NewGuard(s *Session, r *http.Request) Guard {
+func (m *Manager) newGuard(s *Session, r *http.Request) Guard {
 	return Guard{m: m, s: s, r: r}
 }
 
@@ -62,9 +134,9 @@ func (g *Guard) Before(w http.ResponseWriter) bool {
 		return true
 	}
 	g.started = true
-	if err := g.m.Commit(g.r.Context(), g.s, w.Header()); err != nil {
+	if err := g.m.save(g.r.Context(), g.s, w.Header()); err != nil {
 		g.failed = true
-		g.m.ServeError(w, g.r, err)
+		g.m.serveError(w, g.r, err)
 		return false
 	}
 	g.m.warnPlainHTTP(g.s, g.r)
@@ -111,7 +183,7 @@ func (g *Guard) Finish(w http.ResponseWriter) {
 	case !g.started:
 		g.Before(w)
 	default:
-		_ = g.m.CommitAfterHeaders(g.r.Context(), g.s)
+		_ = g.m.commitAfterHeaders(g.r.Context(), g.s)
 	}
 }
 

@@ -90,7 +90,7 @@ func TestCorruptRecordIsAFreshSession(t *testing.T) {
 	h := newHarness(t, core.Config{}, counterRoutes)
 	h.get("/inc")
 	id := ""
-	s := h.m.Load(context.Background(), http.Header{"Cookie": {"sid=" + h.cookie()}})
+	s := h.m.Adapter().Load(context.Background(), http.Header{"Cookie": {"sid=" + h.cookie()}})
 	id = s.ID()
 	if id == "" {
 		t.Fatal("no session")

@@ -61,10 +61,10 @@ func TestDefaultCookieIsHostPrefixedAndSecure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	s := m.Load(context.Background(), http.Header{})
+	s := m.Adapter().Load(context.Background(), http.Header{})
 	s.Set("a", 1)
 	h := http.Header{}
-	if err := m.Commit(context.Background(), s, h); err != nil {
+	if err := m.Adapter().Commit(context.Background(), s, h); err != nil {
 		t.Fatal(err)
 	}
 	sc := h.Get("Set-Cookie")
@@ -91,9 +91,9 @@ func TestIDs(t *testing.T) {
 		seen := map[string]bool{}
 		used := map[rune]bool{}
 		for i := 0; i < 200; i++ {
-			s := m.Load(context.Background(), http.Header{})
+			s := m.Adapter().Load(context.Background(), http.Header{})
 			s.Set("a", 1)
-			if err := m.Commit(context.Background(), s, http.Header{}); err != nil {
+			if err := m.Adapter().Commit(context.Background(), s, http.Header{}); err != nil {
 				t.Fatal(err)
 			}
 			id := s.ID()
@@ -126,10 +126,10 @@ func TestRNGFailureIsAnError(t *testing.T) {
 	}
 	defer m.Close()
 	core.SetIDRandForTest(m, failingReader{})
-	s := m.Load(context.Background(), http.Header{})
+	s := m.Adapter().Load(context.Background(), http.Header{})
 	s.Set("a", 1)
 	h := http.Header{}
-	if err := m.Commit(context.Background(), s, h); !errors.Is(err, core.ErrRNG) {
+	if err := m.Adapter().Commit(context.Background(), s, h); !errors.Is(err, core.ErrRNG) {
 		t.Fatalf("commit with a failing RNG: %v", err)
 	}
 	if h.Get("Set-Cookie") != "" || s.ID() != "" {

@@ -8,11 +8,10 @@ import (
 
 type ctxKey struct{}
 
-// NewContext returns a copy of ctx carrying s, for FromContext and
-// Manager.FromContext. Adapters call it once per request. A session of
-// another Manager already in ctx stays reachable through its own Manager,
-// so two Managers nested in one application never shadow each other.
-func NewContext(ctx context.Context, s *Session) context.Context {
+// newContext returns a copy of ctx carrying s (Adapter.NewContext). A
+// session of another Manager already in ctx stays reachable through its own
+// Manager, so two Managers nested in one application never shadow each other.
+func newContext(ctx context.Context, s *Session) context.Context {
 	if s != nil {
 		if outer, ok := ctx.Value(ctxKey{}).(*Session); ok && outer != s {
 			s.outer = outer

@@ -21,10 +21,10 @@ func hostileManager(t testing.TB) (*core.Manager, *storetest.Counting, string, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := m.Load(context.Background(), http.Header{})
+	s := m.Adapter().Load(context.Background(), http.Header{})
 	s.Set("n", 1)
 	h := http.Header{}
-	if err := m.Commit(context.Background(), s, h); err != nil {
+	if err := m.Adapter().Commit(context.Background(), s, h); err != nil {
 		t.Fatal(err)
 	}
 	token := strings.TrimPrefix(strings.SplitN(h.Get("Set-Cookie"), ";", 2)[0], "sid=")
@@ -41,7 +41,7 @@ func TestEveryBitFlipIsRejected(t *testing.T) {
 			b := []byte(token)
 			b[i] ^= 1 << bit
 			before := store.Calls()
-			s := m.Load(context.Background(), http.Header{"Cookie": {"sid=" + string(b)}})
+			s := m.Adapter().Load(context.Background(), http.Header{"Cookie": {"sid=" + string(b)}})
 			if n := store.Calls() - before; n != 0 {
 				t.Fatalf("byte %d bit %d: %d store calls while verifying a token", i, bit, n)
 			}
@@ -72,7 +72,7 @@ func TestIDsElsewhereAreIgnored(t *testing.T) {
 		{"Cookie": {"SID=" + token}},
 	} {
 		before := store.Calls()
-		if s := m.Load(context.Background(), h); !s.IsNew() || store.Calls() != before {
+		if s := m.Adapter().Load(context.Background(), h); !s.IsNew() || store.Calls() != before {
 			t.Fatalf("%v opened the session", h)
 		}
 	}
@@ -93,7 +93,7 @@ func FuzzTokenRead(f *testing.F) {
 	f.Add(strings.Repeat("a", 5000))
 	f.Fuzz(func(t *testing.T, cookie string) {
 		before := store.Calls()
-		s := m.Load(context.Background(), http.Header{"Cookie": {cookie}})
+		s := m.Adapter().Load(context.Background(), http.Header{"Cookie": {cookie}})
 		if n := store.Calls() - before; n != 0 {
 			t.Fatalf("%d store calls while verifying a token", n)
 		}
@@ -121,10 +121,10 @@ func FuzzStoredRecord(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer plain.Close()
-	seed := envelope.Load(ctx, http.Header{})
+	seed := envelope.Adapter().Load(ctx, http.Header{})
 	seed.Set("n", 1)
 	seed.Set("user", "alice")
-	if err := envelope.Commit(ctx, seed, http.Header{}); err != nil {
+	if err := envelope.Adapter().Commit(ctx, seed, http.Header{}); err != nil {
 		f.Fatal(err)
 	}
 	if data, _, _ := store.Read(ctx, seed.ID()); data != nil {
@@ -141,14 +141,14 @@ func FuzzStoredRecord(f *testing.F) {
 		}
 		for _, m := range []*core.Manager{envelope, plain} {
 			hdr := http.Header{"Cookie": {"__Host-sid=" + sign(t, testKey, "__Host-sid", id) + "; PHPSESSID=" + id}}
-			s := m.Load(ctx, hdr)
+			s := m.Adapter().Load(ctx, hdr)
 			s.Keys()
 			_ = s.Deadline()
 			s.Set("touched", true)
-			if err := m.Commit(ctx, s, http.Header{}); err != nil && !errors.Is(err, core.ErrCorrupt) && !errors.Is(err, core.ErrUnsupportedType) {
+			if err := m.Adapter().Commit(ctx, s, http.Header{}); err != nil && !errors.Is(err, core.ErrCorrupt) && !errors.Is(err, core.ErrUnsupportedType) {
 				t.Fatalf("commit after loading %q: %v", data, err)
 			}
-			m.Release(s)
+			m.Adapter().Release(s)
 			store.Write(ctx, id, data, time.Now().Add(time.Hour))
 		}
 	})

@@ -459,13 +459,13 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m2.Close()
-	s := m2.Load(context.Background(), http.Header{"Cookie": {"sid=" + tokenOld}})
+	s := m2.Adapter().Load(context.Background(), http.Header{"Cookie": {"sid=" + tokenOld}})
 	if n, _ := core.Get[int](s, "n"); n != 1 {
 		t.Fatalf("token signed with the old key not accepted after rotation: n=%d", n)
 	}
 	s.Regenerate()
 	hdr := http.Header{}
-	if err := m2.Commit(context.Background(), s, hdr); err != nil {
+	if err := m2.Adapter().Commit(context.Background(), s, hdr); err != nil {
 		t.Fatal(err)
 	}
 	tokenNew := strings.TrimPrefix(strings.SplitN(hdr.Get("Set-Cookie"), ";", 2)[0], "sid=")
@@ -476,7 +476,7 @@ func TestKeyRotation(t *testing.T) {
 	// Dropping the old key retires its tokens.
 	m3, _ := core.New(h.store, core.Config{Keys: [][]byte{newKey}, Cookie: core.CookieConfig{Insecure: true}, Logger: quiet})
 	defer m3.Close()
-	s3 := m3.Load(context.Background(), http.Header{"Cookie": {"sid=" + tokenOld}})
+	s3 := m3.Adapter().Load(context.Background(), http.Header{"Cookie": {"sid=" + tokenOld}})
 	if !s3.IsNew() {
 		t.Fatal("token signed with a removed key still accepted")
 	}
@@ -489,17 +489,17 @@ func TestHeaderTransport(t *testing.T) {
 	}
 	defer m.Close()
 	ctx := context.Background()
-	s := m.Load(ctx, http.Header{})
+	s := m.Adapter().Load(ctx, http.Header{})
 	s.Set("k", "v")
 	out := http.Header{}
-	if err := m.Commit(ctx, s, out); err != nil {
+	if err := m.Adapter().Commit(ctx, s, out); err != nil {
 		t.Fatal(err)
 	}
 	tok := out.Get("Session-Token")
 	if tok == "" || out.Get("Set-Cookie") != "" {
 		t.Fatalf("header transport emitted %v", out)
 	}
-	s2 := m.Load(ctx, http.Header{"Session-Token": {tok}})
+	s2 := m.Adapter().Load(ctx, http.Header{"Session-Token": {tok}})
 	if v, _ := core.Get[string](s2, "k"); v != "v" {
 		t.Fatalf("header token did not load the session: %q", v)
 	}
@@ -512,10 +512,10 @@ func TestRawCookieTransport(t *testing.T) {
 	}
 	defer m.Close()
 	ctx := context.Background()
-	s := m.Load(ctx, http.Header{})
+	s := m.Adapter().Load(ctx, http.Header{})
 	s.Set("k", "v")
 	out := http.Header{}
-	if err := m.Commit(ctx, s, out); err != nil {
+	if err := m.Adapter().Commit(ctx, s, out); err != nil {
 		t.Fatal(err)
 	}
 	sc := out.Get("Set-Cookie")
@@ -525,10 +525,10 @@ func TestRawCookieTransport(t *testing.T) {
 	}
 	// Strict mode protects the unsigned cookie: an unknown ID is not adopted.
 	forged := strings.Repeat("z", 26)
-	s2 := m.Load(ctx, http.Header{"Cookie": {"PHPSESSID=" + forged}})
+	s2 := m.Adapter().Load(ctx, http.Header{"Cookie": {"PHPSESSID=" + forged}})
 	s2.Set("x", 1)
 	out2 := http.Header{}
-	if err := m.Commit(ctx, s2, out2); err != nil {
+	if err := m.Adapter().Commit(ctx, s2, out2); err != nil {
 		t.Fatal(err)
 	}
 	if s2.ID() == forged {
@@ -595,21 +595,21 @@ func TestLockErrorsAreStoreErrorsUnlessTheWaitTimedOut(t *testing.T) {
 	h.get("/inc")
 	h.store.Down.Store(true)
 	var got error
-	s := h.m.Load(context.Background(), http.Header{"Cookie": {"sid=" + h.cookie()}})
+	s := h.m.Adapter().Load(context.Background(), http.Header{"Cookie": {"sid=" + h.cookie()}})
 	got = s.Err()
 	if !errors.Is(got, core.ErrStore) || errors.Is(got, core.ErrLockTimeout) {
 		t.Fatalf("lock failure of a down store: %v", got)
 	}
 	h.store.Down.Store(false)
 	// Hold the lock, then time out waiting for it.
-	held := h.m.Load(context.Background(), http.Header{"Cookie": {"sid=" + h.cookie()}})
+	held := h.m.Adapter().Load(context.Background(), http.Header{"Cookie": {"sid=" + h.cookie()}})
 	if err := held.Load(); err != nil {
 		t.Fatal(err)
 	}
-	defer h.m.Release(held)
+	defer h.m.Adapter().Release(held)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	waiter := h.m.Load(ctx, http.Header{"Cookie": {"sid=" + h.cookie()}})
+	waiter := h.m.Adapter().Load(ctx, http.Header{"Cookie": {"sid=" + h.cookie()}})
 	if err := waiter.Err(); !errors.Is(err, core.ErrLockTimeout) {
 		t.Fatalf("lock wait past the deadline: %v", err)
 	}

@@ -60,11 +60,8 @@ func (m *Manager) write(ctx context.Context, id string, lock Lock, data []byte, 
 	return storeErr("write", m.store.Write(ctx, id, data, expiry))
 }
 
-// Release ends the session's request: it unlocks the session if it holds
-// its store lock, and from then on the session takes no lock and stores
-// nothing (its Err reports a use after the request ended). The middleware
-// calls it after the final Commit; adapters must too.
-func (m *Manager) Release(s *Session) {
+// endRequest ends the session's request (Adapter.Release).
+func (m *Manager) endRequest(s *Session) {
 	if s == nil {
 		return
 	}

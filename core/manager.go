@@ -138,9 +138,6 @@ func (m *Manager) goBackground(f func()) {
 	}()
 }
 
-// Store returns the Manager's store.
-func (m *Manager) Store() Store { return m.store }
-
 func (m *Manager) setDeadline(r *record) {
 	if r.remember {
 		r.deadline = r.created.Add(m.cfg.RememberAbsoluteTimeout)

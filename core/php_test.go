@@ -191,10 +191,10 @@ func TestRawCookieAsPHPSendsIt(t *testing.T) {
 	}
 	defer m.Close()
 	for i := 0; i < 50; i++ {
-		s := m.Load(ctx, http.Header{})
+		s := m.Adapter().Load(ctx, http.Header{})
 		s.Set("n", 1)
 		h := http.Header{}
-		if err := m.Commit(ctx, s, h); err != nil {
+		if err := m.Adapter().Commit(ctx, s, h); err != nil {
 			t.Fatal(err)
 		}
 		if v := strings.SplitN(h.Get("Set-Cookie"), ";", 2)[0]; strings.Contains(v, ",") {

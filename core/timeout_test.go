@@ -35,13 +35,13 @@ func (c *client) do(f func(s *core.Session)) *core.Session {
 	if c.token != "" {
 		hdr.Set("Cookie", "sid="+c.token)
 	}
-	s := c.m.Load(ctx, hdr)
+	s := c.m.Adapter().Load(ctx, hdr)
 	f(s)
 	out := http.Header{}
-	if err := c.m.Commit(ctx, s, out); err != nil {
+	if err := c.m.Adapter().Commit(ctx, s, out); err != nil {
 		c.t.Fatal(err)
 	}
-	c.m.Release(s)
+	c.m.Adapter().Release(s)
 	if sc := out.Get("Set-Cookie"); sc != "" {
 		v := strings.TrimPrefix(strings.SplitN(sc, ";", 2)[0], "sid=")
 		c.token = v
@@ -125,11 +125,11 @@ func TestRememberMe(t *testing.T) {
 		c := newClient(t, core.Config{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: time.Hour,
 			RememberIdleTimeout: 24 * time.Hour, RememberAbsoluteTimeout: 7 * 24 * time.Hour})
 		var hdr http.Header
-		s := c.m.Load(context.Background(), http.Header{})
+		s := c.m.Adapter().Load(context.Background(), http.Header{})
 		s.Set("n", 1)
 		s.Remember(true)
 		hdr = http.Header{}
-		if err := c.m.Commit(context.Background(), s, hdr); err != nil {
+		if err := c.m.Adapter().Commit(context.Background(), s, hdr); err != nil {
 			t.Fatal(err)
 		}
 		sc := hdr.Get("Set-Cookie")
@@ -202,9 +202,9 @@ func TestExplicitAndProbabilisticGC(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("GC removed %d (%v), want 1", n, err)
 	}
-	s := m.Load(ctx, http.Header{})
+	s := m.Adapter().Load(ctx, http.Header{})
 	s.Set("a", 1)
-	if err := m.Commit(ctx, s, http.Header{}); err != nil {
+	if err := m.Adapter().Commit(ctx, s, http.Header{}); err != nil {
 		t.Fatal(err)
 	}
 	m.Close() // waits for the probabilistic GC the commit started

@@ -22,10 +22,10 @@ import (
 // header value.
 func newSession(t *testing.T, m *core.Manager) string {
 	t.Helper()
-	s := m.Load(context.Background(), http.Header{})
+	s := m.Adapter().Load(context.Background(), http.Header{})
 	s.Set("n", 1)
 	h := http.Header{}
-	if err := m.Commit(context.Background(), s, h); err != nil {
+	if err := m.Adapter().Commit(context.Background(), s, h); err != nil {
 		t.Fatal(err)
 	}
 	return strings.SplitN(h.Get("Set-Cookie"), ";", 2)[0]
@@ -42,15 +42,15 @@ func TestReadOnlyAccessorsDoNotLoad(t *testing.T) {
 	defer m.Close()
 	cookie := newSession(t, m)
 	before := store.Calls()
-	s := m.Load(context.Background(), http.Header{"Cookie": {cookie}})
+	s := m.Adapter().Load(context.Background(), http.Header{"Cookie": {cookie}})
 	if s.ID() == "" || s.IDHash() == "" || s.IsNew() {
 		t.Fatalf("ID %q, IDHash %q, IsNew %v for a presented token", s.ID(), s.IDHash(), s.IsNew())
 	}
 	if n := store.Calls() - before; n != 0 {
 		t.Fatalf("ID, IDHash and IsNew made %d store calls (reads or locks), want 0", n)
 	}
-	m.Release(s)
-	anon := m.Load(context.Background(), http.Header{})
+	m.Adapter().Release(s)
+	anon := m.Adapter().Load(context.Background(), http.Header{})
 	if anon.ID() != "" || anon.IDHash() != "" || !anon.IsNew() {
 		t.Fatalf("anonymous request: ID %q, IDHash %q, IsNew %v", anon.ID(), anon.IDHash(), anon.IsNew())
 	}
@@ -71,10 +71,10 @@ func TestLazyCreateExactly(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			s := m.Load(context.Background(), http.Header{})
+			s := m.Adapter().Load(context.Background(), http.Header{})
 			do(s)
 			h := http.Header{}
-			if err := m.Commit(context.Background(), s, h); err != nil {
+			if err := m.Adapter().Commit(context.Background(), s, h); err != nil {
 				t.Fatal(err)
 			}
 			if w := store.WritesAll(); w != 0 || h.Get("Set-Cookie") != "" {
@@ -96,23 +96,23 @@ func TestDestroyUserCountsLiveSessionsOnly(t *testing.T) {
 			defer m.Close()
 			ctx := context.Background()
 			bind := func(user string) string {
-				s := m.Load(ctx, http.Header{})
+				s := m.Adapter().Load(ctx, http.Header{})
 				s.SetUser(user)
 				s.Set("x", 1)
 				h := http.Header{}
-				if err := m.Commit(ctx, s, h); err != nil {
+				if err := m.Adapter().Commit(ctx, s, h); err != nil {
 					t.Fatal(err)
 				}
-				m.Release(s)
+				m.Adapter().Release(s)
 				return strings.SplitN(h.Get("Set-Cookie"), ";", 2)[0]
 			}
 			do := func(cookie string, f func(*core.Session)) {
-				s := m.Load(ctx, http.Header{"Cookie": {cookie}})
+				s := m.Adapter().Load(ctx, http.Header{"Cookie": {cookie}})
 				f(s)
-				if err := m.Commit(ctx, s, http.Header{}); err != nil {
+				if err := m.Adapter().Commit(ctx, s, http.Header{}); err != nil {
 					t.Fatal(err)
 				}
-				m.Release(s)
+				m.Adapter().Release(s)
 			}
 			bob1, bob2, bob3 := bind("bob"), bind("bob"), bind("bob")
 			bind("carol")
@@ -229,9 +229,9 @@ func TestStoreMintedIDsMustBeStrong(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := m.Load(context.Background(), http.Header{})
+		s := m.Adapter().Load(context.Background(), http.Header{})
 		s.Set("n", 1)
-		err = m.Commit(context.Background(), s, http.Header{})
+		err = m.Adapter().Commit(context.Background(), s, http.Header{})
 		if got := err == nil; got != tc.want {
 			t.Errorf("store ID %q (%d chars): commit error %v, want accepted=%v", tc.id, len(tc.id), err, tc.want)
 		}
@@ -270,17 +270,17 @@ func TestCollidingStoreIDNeverOverwrites(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			first := m.Load(context.Background(), http.Header{})
+			first := m.Adapter().Load(context.Background(), http.Header{})
 			first.Set("owner", "first")
-			if err := m.Commit(context.Background(), first, http.Header{}); err != nil {
+			if err := m.Adapter().Commit(context.Background(), first, http.Header{}); err != nil {
 				t.Fatal(err)
 			}
-			second := m.Load(context.Background(), http.Header{})
+			second := m.Adapter().Load(context.Background(), http.Header{})
 			second.Set("owner", "second")
-			if err := m.Commit(context.Background(), second, http.Header{}); !errors.Is(err, core.ErrStore) {
+			if err := m.Adapter().Commit(context.Background(), second, http.Header{}); !errors.Is(err, core.ErrStore) {
 				t.Fatalf("a second session on a colliding ID: %v, want a store error", err)
 			}
-			again := m.Load(context.Background(), http.Header{"Cookie": {"__Host-sid=" + mustSign(t, "__Host-sid", fixed)}})
+			again := m.Adapter().Load(context.Background(), http.Header{"Cookie": {"__Host-sid=" + mustSign(t, "__Host-sid", fixed)}})
 			if o, _ := core.Get[string](again, "owner"); o != "first" {
 				t.Fatalf("the first session now belongs to %q", o)
 			}
@@ -408,11 +408,11 @@ func TestHugeCookieHeadersAreNotPinned(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	for i := 0; i < 64; i++ {
 		hdr := http.Header{"Cookie": {fmt.Sprintf("pad%d=%s; %s", i, padding, cookie)}}
-		s := m.Load(context.Background(), hdr)
+		s := m.Adapter().Load(context.Background(), hdr)
 		if s.IsNew() {
 			t.Fatal("the token was not read")
 		}
-		m.Release(s)
+		m.Adapter().Release(s)
 	}
 	var after runtime.MemStats
 	runtime.GC()
@@ -434,17 +434,17 @@ func TestSessionUsedAfterReleaseTakesNoLock(t *testing.T) {
 	defer m.Close()
 	cookie := newSession(t, m)
 	hdr := http.Header{"Cookie": {cookie}}
-	s := m.Load(context.Background(), hdr)
-	m.Release(s) // the request ended before its session was used
+	s := m.Adapter().Load(context.Background(), hdr)
+	m.Adapter().Release(s) // the request ended before its session was used
 	s.Set("late", true)
 	if !errors.Is(s.Err(), core.ErrHeadersSent) {
 		t.Fatalf("Err after using a released session: %v", s.Err())
 	}
-	next := m.Load(context.Background(), hdr)
+	next := m.Adapter().Load(context.Background(), hdr)
 	if err := next.Load(); err != nil {
 		t.Fatalf("the next request could not load: %v", err)
 	}
-	m.Release(next)
+	m.Adapter().Release(next)
 }
 
 type recorder struct {
@@ -480,11 +480,11 @@ func TestDestroyOtherSessionsAndList(t *testing.T) {
 	ctx := context.Background()
 	var cookies []string
 	for i := 0; i < 4; i++ {
-		s := m.Load(ctx, http.Header{})
+		s := m.Adapter().Load(ctx, http.Header{})
 		s.SetUser("erin")
 		s.Remember(i == 0)
 		h := http.Header{}
-		if err := m.Commit(ctx, s, h); err != nil {
+		if err := m.Adapter().Commit(ctx, s, h); err != nil {
 			t.Fatal(err)
 		}
 		cookies = append(cookies, strings.SplitN(h.Get("Set-Cookie"), ";", 2)[0])
@@ -510,18 +510,18 @@ func TestDestroyOtherSessionsAndList(t *testing.T) {
 	if remembered != 1 {
 		t.Fatalf("%d remembered sessions listed, want 1", remembered)
 	}
-	current := m.Load(ctx, http.Header{"Cookie": {cookies[2]}})
+	current := m.Adapter().Load(ctx, http.Header{"Cookie": {cookies[2]}})
 	n, err := m.DestroyOtherSessions(ctx, current)
 	if err != nil || n != 3 {
 		t.Fatalf("DestroyOtherSessions = %d, %v; want 3", n, err)
 	}
-	m.Release(current)
+	m.Adapter().Release(current)
 	for i, c := range cookies {
-		s := m.Load(ctx, http.Header{"Cookie": {c}})
+		s := m.Adapter().Load(ctx, http.Header{"Cookie": {c}})
 		if alive := s.User() == "erin"; alive != (i == 2) {
 			t.Fatalf("session %d alive=%v after logging out the others from session 2", i, alive)
 		}
-		m.Release(s)
+		m.Adapter().Release(s)
 	}
 	if list, _ := m.UserSessions(ctx, "erin"); len(list) != 1 {
 		t.Fatalf("UserSessions after: %d, want 1", len(list))

@@ -27,16 +27,17 @@ func Middleware(m *core.Manager) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			s := m.Load(req.Context(), req.Header)
-			defer m.Release(s)
+			a := m.Adapter()
+			s := a.Load(req.Context(), req.Header)
+			defer a.Release(s)
 			if err := s.Err(); err != nil { // Config.EagerLoad found the store failing
-				m.ServeError(c.Response(), req, err)
+				a.ServeError(c.Response(), req, err)
 				return nil
 			}
 			c.Set(key, s)
-			c.SetRequest(req.WithContext(core.NewContext(req.Context(), s)))
+			c.SetRequest(req.WithContext(a.NewContext(req.Context(), s)))
 			res := c.Response()
-			k := &committer{c: c, g: m.NewGuard(s, c.Request())}
+			k := &committer{c: c, g: a.Guard(s, c.Request())}
 			k.raw = &guard{ResponseWriter: res.Writer, k: k}
 			res.Writer = k.raw
 			res.Before(k.before)

@@ -19,17 +19,18 @@ func Middleware(m *core.Manager) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
 			req := c.Request()
-			s := m.Load(req.Context(), req.Header)
-			defer m.Release(s)
+			a := m.Adapter()
+			s := a.Load(req.Context(), req.Header)
+			defer a.Release(s)
 			if err := s.Err(); err != nil { // Config.EagerLoad found the store failing
-				m.ServeError(c.Response(), req, err)
+				a.ServeError(c.Response(), req, err)
 				return nil
 			}
 			c.Set(key, s)
-			req = req.WithContext(core.NewContext(req.Context(), s))
+			req = req.WithContext(a.NewContext(req.Context(), s))
 			c.SetRequest(req)
 			res := c.Response()
-			w := &sessionWriter{ResponseWriter: res, g: m.NewGuard(s, req)}
+			w := &sessionWriter{ResponseWriter: res, g: a.Guard(s, req)}
 			c.SetResponse(w)
 			defer c.SetResponse(res)
 			err := next(c)

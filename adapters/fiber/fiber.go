@@ -20,14 +20,15 @@ var _ core.ResponseHeader = (*fasthttp.ResponseHeader)(nil)
 func Middleware(m *core.Manager) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
-		s := m.Load(ctx, requestHeader{&c.Request().Header})
-		defer m.Release(s)
+		a := m.Adapter()
+		s := a.Load(ctx, requestHeader{&c.Request().Header})
+		defer a.Release(s)
 		if err := s.Err(); err != nil { // Config.EagerLoad found the store failing
-			serveError(m, c, err)
+			serveError(a, c, err)
 			return nil
 		}
 		c.Locals(ctxKey{}, s)
-		c.SetUserContext(core.NewContext(ctx, s))
+		c.SetUserContext(a.NewContext(ctx, s))
 		if err := c.Next(); err != nil {
 			// Let the error handler write its response now, while the
 			// session can still add its headers and the lock is held.
@@ -35,8 +36,8 @@ func Middleware(m *core.Manager) fiber.Handler {
 				_ = c.SendStatus(fiber.StatusInternalServerError)
 			}
 		}
-		if err := m.Commit(ctx, s, &c.Response().Header); err != nil {
-			serveError(m, c, err)
+		if err := a.Commit(ctx, s, &c.Response().Header); err != nil {
+			serveError(a, c, err)
 		}
 		return nil
 	}
@@ -77,7 +78,7 @@ func (r requestHeader) Values(key string) []string {
 
 // serveError replaces the handler's response with the Manager's error
 // response (Config.ErrorHandler or the default), run through net/http types.
-func serveError(m *core.Manager, c *fiber.Ctx, err error) {
+func serveError(a core.Adapter, c *fiber.Ctx, err error) {
 	var r http.Request
 	if cerr := fasthttpadaptor.ConvertRequest(c.Context(), &r, true); cerr != nil {
 		r = http.Request{Method: c.Method(), Header: http.Header{}}
@@ -88,7 +89,7 @@ func serveError(m *core.Manager, c *fiber.Ctx, err error) {
 	res.Header.Reset()
 	res.ResetBody()
 	w := &errorWriter{res: res, header: http.Header{}}
-	m.ServeError(w, r.WithContext(c.UserContext()), err)
+	a.ServeError(w, r.WithContext(c.UserContext()), err)
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -16,16 +16,17 @@ type ctxKey struct{}
 // every request: load, handler, commit before the first byte, release.
 func Middleware(m *core.Manager) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		s := m.Load(c.Request.Context(), c.Request.Header)
-		defer m.Release(s)
+		a := m.Adapter()
+		s := a.Load(c.Request.Context(), c.Request.Header)
+		defer a.Release(s)
 		if err := s.Err(); err != nil { // Config.EagerLoad found the store failing
-			m.ServeError(c.Writer, c.Request, err)
+			a.ServeError(c.Writer, c.Request, err)
 			c.Abort()
 			return
 		}
 		c.Set(ctxKey{}, s)
-		c.Request = c.Request.WithContext(core.NewContext(c.Request.Context(), s))
-		w := &writer{ResponseWriter: c.Writer, c: c, g: m.NewGuard(s, c.Request)}
+		c.Request = c.Request.WithContext(a.NewContext(c.Request.Context(), s))
+		w := &writer{ResponseWriter: c.Writer, c: c, g: a.Guard(s, c.Request)}
 		c.Writer = w
 		c.Next()
 		w.g.Finish(w.ResponseWriter)

@@ -126,14 +126,14 @@ func destroyUserAmong(ctx context.Context, t *testing.T, store core.Store, locki
 	defer m.Close()
 	cookies := make([]string, targetSessions)
 	for i := range cookies {
-		s := m.Load(ctx, http.Header{})
+		s := m.Adapter().Load(ctx, http.Header{})
 		s.SetUser(user)
 		s.Set("n", i)
 		h := http.Header{}
-		if err := m.Commit(ctx, s, h); err != nil {
+		if err := m.Adapter().Commit(ctx, s, h); err != nil {
 			t.Fatalf("Commit: %v", err)
 		}
-		m.Release(s)
+		m.Adapter().Release(s)
 		cookies[i], _, _ = strings.Cut(h.Get("Set-Cookie"), ";")
 	}
 	infos, err := m.UserSessions(ctx, user)
@@ -162,10 +162,10 @@ func destroyUserAmong(ctx context.Context, t *testing.T, store core.Store, locki
 		t.Fatalf("DestroyUser made %d store calls for %d sessions, want at most %d", calls, targetSessions, limit)
 	}
 	for i, c := range cookies {
-		s := m.Load(ctx, http.Header{"Cookie": {c}})
+		s := m.Adapter().Load(ctx, http.Header{"Cookie": {c}})
 		got, _ := core.Get[int](s, "n")
 		u := s.User()
-		m.Release(s)
+		m.Adapter().Release(s)
 		if err := s.Err(); err != nil {
 			t.Fatalf("loading session %d after DestroyUser: %v", i, err)
 		}
