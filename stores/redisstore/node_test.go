@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -113,6 +114,24 @@ func (n *node) kill(t testing.TB) {
 	}
 	_ = n.cmd.Process.Kill()
 	<-n.exited
+	n.cmd = nil
+}
+
+// term shuts the node down cleanly (SIGTERM) and waits for it to exit;
+// after ten seconds it kills it.
+func (n *node) term(t testing.TB) {
+	t.Helper()
+	if n.cmd == nil {
+		return
+	}
+	_ = n.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-n.exited:
+	case <-time.After(10 * time.Second):
+		t.Errorf("redis-server on port %d ignored SIGTERM for 10 s", n.port)
+		_ = n.cmd.Process.Kill()
+		<-n.exited
+	}
 	n.cmd = nil
 }
 
