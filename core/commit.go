@@ -137,7 +137,7 @@ func (m *Manager) send(s *Session, h ResponseHeader, id string) error {
 	if id != "" && s.rec.remember {
 		persist = time.Until(s.rec.deadline)
 	}
-	if err := m.tokens.emit(h, id, persist); err != nil {
+	if err := m.tokens.emit(h, id, persist, &s.cookieVals); err != nil {
 		return err
 	}
 	s.tokenSent, s.reissue = true, false

@@ -49,6 +49,7 @@ type Session struct {
 	tokenSent  bool      // the token headers went out
 	cacheSent  bool      // the no-store headers went out
 	cacheVals  [2]string // backing of the no-store header values
+	cookieVals [1]string // backing of the Set-Cookie header value
 	headersOut bool      // a commit ran for the response headers: no new token can be sent
 	ended      bool      // Release ran: the request is over
 }

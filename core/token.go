@@ -38,7 +38,7 @@ type tokens struct {
 	codecs    []securecookie.Codec
 	logSalt   []byte
 	verified  verifiedCache
-	macs      sync.Pool // hash.Hash: HMAC-SHA256 with the signing key
+	signers   sync.Pool // *signer
 	now       func() time.Time
 }
 
@@ -113,7 +113,7 @@ func newTokens(cfg *Config) (*tokens, error) {
 	// enforces the real timeouts.
 	maxAge := int(max(cfg.AbsoluteTimeout, cfg.RememberAbsoluteTimeout)/time.Second) + 60
 	signKey := keys[0]
-	t.macs.New = func() any { return hmac.New(sha256.New, signKey) }
+	t.signers.New = func() any { return &signer{mac: hmac.New(sha256.New, signKey)} }
 	t.now = time.Now
 	for _, k := range keys {
 		sc := securecookie.New(k, nil)
@@ -210,27 +210,50 @@ func findCookie(lines []string, name string) (value string, n int) {
 // securecookie's Encode makes of it (base64url of "date|base64url(id)|mac",
 // the MAC being HMAC-SHA256 over "name|date|base64url(id)" with the first
 // key), which securecookie then verifies. It is built here with a pooled
-// HMAC and one allocation instead of Encode's sixteen, because a new
+// HMAC and scratch space, allocating only the result, because a new
 // session pays for it on its first response (TestSignMatchesSecurecookie
 // holds the two byte for byte).
 func (t *tokens) sign(id string) (string, error) {
+	var buf [512]byte
+	return string(t.appendToken(buf[:0], id)), nil
+}
+
+// signer is a pooled HMAC-SHA256 with the signing key, and the scratch
+// space the signed text is assembled in.
+type signer struct {
+	mac     hash.Hash
+	text    []byte
+	idBytes []byte
+}
+
+// appendToken appends sign(id) to dst.
+func (t *tokens) appendToken(dst []byte, id string) []byte {
 	if t.transport == TransportRawCookie {
 		// "," is not a cookie-octet (RFC 6265); PHP sends it as %2C too.
-		return strings.ReplaceAll(id, ",", "%2C"), nil
+		for i := 0; i < len(id); i++ {
+			if id[i] == ',' {
+				dst = append(dst, "%2C"...)
+			} else {
+				dst = append(dst, id[i])
+			}
+		}
+		return dst
 	}
-	var buf [1024]byte
-	b := append(buf[:0], t.name...)
+	sg := t.signers.Get().(*signer)
+	sg.idBytes = append(sg.idBytes[:0], id...)
+	b := append(sg.text[:0], t.name...)
 	b = append(b, '|')
 	b = strconv.AppendInt(b, t.now().UTC().Unix(), 10)
 	b = append(b, '|')
-	b = base64.URLEncoding.AppendEncode(b, []byte(id))
-	mac := t.macs.Get().(hash.Hash)
-	mac.Reset()
-	mac.Write(b)
+	b = base64.URLEncoding.AppendEncode(b, sg.idBytes)
+	sg.mac.Reset()
+	sg.mac.Write(b)
 	b = append(b, '|')
-	b = mac.Sum(b)
-	t.macs.Put(mac)
-	return base64.URLEncoding.EncodeToString(b[len(t.name)+1:]), nil
+	b = sg.mac.Sum(b)
+	dst = base64.URLEncoding.AppendEncode(dst, b[len(t.name)+1:])
+	sg.text = b[:0]
+	t.signers.Put(sg)
+	return dst
 }
 
 // noStore adds the headers that keep a session's response out of caches.
@@ -251,65 +274,76 @@ func (t *tokens) noStore(h ResponseHeader, vals *[2]string) {
 }
 
 // emit writes the token (or, with id "", its removal) to the response.
-// persist > 0 makes the cookie persistent for that long.
-func (t *tokens) emit(h ResponseHeader, id string, persist time.Duration) error {
-	value := ""
-	if id != "" {
-		var err error
-		if value, err = t.sign(id); err != nil {
-			return err
-		}
-	}
+// persist > 0 makes the cookie persistent for that long. vals is the
+// request's own backing for the Set-Cookie value, used when the response
+// has none yet.
+func (t *tokens) emit(h ResponseHeader, id string, persist time.Duration, vals *[1]string) error {
 	if t.transport == TransportHeader {
+		value := ""
+		if id != "" {
+			var err error
+			if value, err = t.sign(id); err != nil {
+				return err
+			}
+		}
 		h.Set(t.name, value)
 		return nil
 	}
-	h.Add("Set-Cookie", t.setCookie(value, persist))
+	var buf [512]byte
+	cookie := string(t.appendSetCookie(buf[:0], id, persist))
+	if hh, ok := h.(http.Header); ok && len(hh["Set-Cookie"]) == 0 {
+		vals[0] = cookie
+		hh["Set-Cookie"] = vals[0:1:1]
+		return nil
+	}
+	h.Add("Set-Cookie", cookie)
 	return nil
 }
 
-// setCookie builds the Set-Cookie value. Every attribute was validated by
-// New, so it is assembled directly instead of through http.Cookie.
-func (t *tokens) setCookie(value string, persist time.Duration) string {
+// appendSetCookie appends the Set-Cookie value carrying id's token (or,
+// for id "", the cookie's removal) to b. Every attribute was validated by
+// New, so it is assembled directly instead of through http.Cookie, with
+// the token signed in place.
+func (t *tokens) appendSetCookie(b []byte, id string, persist time.Duration) []byte {
 	c := &t.cookie
-	var b strings.Builder
-	b.Grow(len(c.Name) + len(value) + 96)
-	b.WriteString(c.Name)
-	b.WriteByte('=')
-	b.WriteString(value)
-	b.WriteString("; Path=")
-	b.WriteString(c.Path)
+	b = append(b, c.Name...)
+	b = append(b, '=')
+	if id != "" {
+		b = t.appendToken(b, id)
+	}
+	b = append(b, "; Path="...)
+	b = append(b, c.Path...)
 	if c.Domain != "" {
-		b.WriteString("; Domain=")
-		b.WriteString(c.Domain)
+		b = append(b, "; Domain="...)
+		b = append(b, c.Domain...)
 	}
 	switch {
-	case value == "":
-		b.WriteString("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
+	case id == "":
+		b = append(b, "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"...)
 	case persist > 0:
-		b.WriteString("; Max-Age=")
-		b.WriteString(strconv.FormatInt(int64(persist/time.Second), 10))
-		b.WriteString("; Expires=")
-		b.WriteString(time.Now().Add(persist).UTC().Format(http.TimeFormat))
+		b = append(b, "; Max-Age="...)
+		b = strconv.AppendInt(b, int64(persist/time.Second), 10)
+		b = append(b, "; Expires="...)
+		b = time.Now().Add(persist).UTC().AppendFormat(b, http.TimeFormat)
 	}
 	if !c.ScriptAccess {
-		b.WriteString("; HttpOnly")
+		b = append(b, "; HttpOnly"...)
 	}
 	if !c.Insecure {
-		b.WriteString("; Secure")
+		b = append(b, "; Secure"...)
 	}
 	switch c.SameSite {
 	case http.SameSiteStrictMode:
-		b.WriteString("; SameSite=Strict")
+		b = append(b, "; SameSite=Strict"...)
 	case http.SameSiteNoneMode:
-		b.WriteString("; SameSite=None")
+		b = append(b, "; SameSite=None"...)
 	default:
-		b.WriteString("; SameSite=Lax")
+		b = append(b, "; SameSite=Lax"...)
 	}
 	if c.Partitioned {
-		b.WriteString("; Partitioned")
+		b = append(b, "; Partitioned"...)
 	}
-	return b.String()
+	return b
 }
 
 // logID is what logs show instead of an ID: a salted hash that correlates
