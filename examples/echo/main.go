@@ -22,14 +22,14 @@ func newEcho(m *core.Manager) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.Logger(), middleware.Recover(), echosession.Middleware(m))
-	for _, rt := range demo.Routes() {
+	for _, rt := range demo.Routes("Echo v4") {
 		handle := rt.Handle
 		e.Add(rt.Method, rt.Path, func(c echo.Context) error {
 			res := handle(echosession.Get(c), c.FormValue)
 			if res.Redirect != "" {
 				return c.Redirect(http.StatusSeeOther, res.Redirect)
 			}
-			return c.Blob(http.StatusOK, demo.ContentType, res.HTML)
+			return c.Blob(http.StatusOK, res.ContentType, res.Body)
 		})
 	}
 	return e

@@ -16,5 +16,5 @@ func TestDemo(t *testing.T) {
 	defer m.Close()
 	srv := httptest.NewServer(newEcho(m))
 	defer srv.Close()
-	demotest.Run(t, srv.URL)
+	demotest.Run(t, srv.URL, "Echo v4")
 }

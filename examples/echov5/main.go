@@ -21,14 +21,14 @@ import (
 func newEcho(m *core.Manager) *echo.Echo {
 	e := echo.New()
 	e.Use(middleware.RequestLogger(), middleware.Recover(), echov5session.Middleware(m))
-	for _, rt := range demo.Routes() {
+	for _, rt := range demo.Routes("Echo v5") {
 		handle := rt.Handle
 		e.Add(rt.Method, rt.Path, func(c *echo.Context) error {
 			res := handle(echov5session.Get(c), c.FormValue)
 			if res.Redirect != "" {
 				return c.Redirect(http.StatusSeeOther, res.Redirect)
 			}
-			return c.Blob(http.StatusOK, demo.ContentType, res.HTML)
+			return c.Blob(http.StatusOK, res.ContentType, res.Body)
 		})
 	}
 	return e

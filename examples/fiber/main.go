@@ -25,15 +25,15 @@ import (
 func newApp(m *core.Manager) *fiber.App {
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Use(logger.New(), recover.New(), fibersession.Middleware(m))
-	for _, rt := range demo.Routes() {
+	for _, rt := range demo.Routes("Fiber v2") {
 		handle := rt.Handle
 		app.Add(rt.Method, rt.Path, func(c *fiber.Ctx) error {
 			res := handle(fibersession.Get(c), func(key string) string { return c.FormValue(key) })
 			if res.Redirect != "" {
 				return c.Redirect(res.Redirect, http.StatusSeeOther)
 			}
-			c.Set(fiber.HeaderContentType, demo.ContentType)
-			return c.Send(res.HTML)
+			c.Set(fiber.HeaderContentType, res.ContentType)
+			return c.Send(res.Body)
 		})
 	}
 	return app

@@ -25,15 +25,15 @@ import (
 func newApp(m *core.Manager) *fiber.App {
 	app := fiber.New()
 	app.Use(logger.New(), recover.New(), fiberv3session.Middleware(m))
-	for _, rt := range demo.Routes() {
+	for _, rt := range demo.Routes("Fiber v3") {
 		handle := rt.Handle
 		app.Add([]string{rt.Method}, rt.Path, func(c fiber.Ctx) error {
 			res := handle(fiberv3session.Get(c), func(key string) string { return c.FormValue(key) })
 			if res.Redirect != "" {
 				return c.Redirect().Status(http.StatusSeeOther).To(res.Redirect)
 			}
-			c.Set(fiber.HeaderContentType, demo.ContentType)
-			return c.Send(res.HTML)
+			c.Set(fiber.HeaderContentType, res.ContentType)
+			return c.Send(res.Body)
 		})
 	}
 	return app

@@ -35,5 +35,5 @@ func TestDemo(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	demotest.Run(t, "http://"+ln.Addr().String())
+	demotest.Run(t, "http://"+ln.Addr().String(), "Fiber v3")
 }

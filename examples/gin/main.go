@@ -20,7 +20,7 @@ import (
 func newRouter(m *core.Manager) *gin.Engine {
 	r := gin.New()
 	r.Use(gin.Logger(), gin.Recovery(), ginsession.Middleware(m))
-	for _, rt := range demo.Routes() {
+	for _, rt := range demo.Routes("Gin") {
 		handle := rt.Handle
 		r.Handle(rt.Method, rt.Path, func(c *gin.Context) {
 			res := handle(ginsession.Get(c), c.PostForm)
@@ -28,7 +28,7 @@ func newRouter(m *core.Manager) *gin.Engine {
 				c.Redirect(http.StatusSeeOther, res.Redirect)
 				return
 			}
-			c.Data(http.StatusOK, demo.ContentType, res.HTML)
+			c.Data(http.StatusOK, res.ContentType, res.Body)
 		})
 	}
 	return r

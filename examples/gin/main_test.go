@@ -19,5 +19,5 @@ func TestDemo(t *testing.T) {
 	defer m.Close()
 	srv := httptest.NewServer(newRouter(m))
 	defer srv.Close()
-	demotest.Run(t, srv.URL)
+	demotest.Run(t, srv.URL, "Gin")
 }

@@ -18,7 +18,7 @@ import (
 // middleware.
 func newHandler(m *core.Manager) http.Handler {
 	mux := http.NewServeMux()
-	for _, rt := range demo.Routes() {
+	for _, rt := range demo.Routes("net/http") {
 		handle := rt.Handle
 		pattern := rt.Method + " " + rt.Path
 		if rt.Path == "/" {
@@ -35,8 +35,8 @@ func newHandler(m *core.Manager) http.Handler {
 				http.Redirect(w, r, res.Redirect, http.StatusSeeOther)
 				return
 			}
-			w.Header().Set("Content-Type", demo.ContentType)
-			w.Write(res.HTML)
+			w.Header().Set("Content-Type", res.ContentType)
+			w.Write(res.Body)
 		})
 	}
 	return m.Handler(mux)

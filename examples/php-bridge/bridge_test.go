@@ -61,6 +61,7 @@ type bridge struct {
 	client *http.Client
 	jar    *cookiejar.Jar
 	m      *core.Manager
+	cfg    settings      // the Go side's settings
 	php    string        // the php binary
 	phpEnv []string      // what php.ini reads from the environment
 	dir    string        // files: the session directory
@@ -132,7 +133,7 @@ func newBridge(t *testing.T, s setup) *bridge {
 		m.Close()
 		done()
 	})
-	b.goURL, b.m = srv.URL, m
+	b.goURL, b.m, b.cfg = srv.URL, m, cfg
 	b.phpURL = startPHP(t, php, env, append([]string{"-c", "php/" + s.store + ".ini", "-d", "session.serialize_handler=" + s.handler}, s.phpFlags...))
 
 	b.jar, err = cookiejar.New(nil)
@@ -595,9 +596,15 @@ func TestLockTimeouts(t *testing.T) {
 			release()
 			b.expect(b.goURL, "/counter", form(), "8\n")
 
-			// Go holds the session's lock (as a Go request does).
+			// Go holds the session's lock, as a Go request on another Go
+			// server over the same files or Redis would.
+			other, closeOther, err := newStore(b.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeOther()
 			ctx := context.Background()
-			lock, err := b.m.Store().(core.Locker).Lock(ctx, id)
+			lock, err := other.(core.Locker).Lock(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -40,28 +40,34 @@ func newManager(s settings) (m *core.Manager, done func(), err error) {
 	cfg.Locking = true
 	cfg.LockTimeout = s.LockTimeout
 
-	var store core.Store
-	done = func() {}
+	store, done, err := newStore(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m, err = core.New(store, cfg); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return m, done, nil
+}
+
+// newStore opens PHP's store in PHP's layout. done closes what it opened.
+func newStore(s settings) (store core.Store, done func(), err error) {
 	switch s.Store {
 	case "files":
 		// PHP's save_path syntax and gc_maxlifetime: Go and PHP agree on
 		// where a session lives and when it expires.
 		store, err = filestore.PHP(s.SavePath, s.GCMaxLifetime)
+		return store, func() {}, err
 	case "redis":
 		client := redis.NewClient(&redis.Options{Addr: s.RedisAddr, ContextTimeoutEnabled: true})
-		done = func() { client.Close() }
 		opts := redisstore.PHPRedis() // PHPREDIS_SESSION:<id>, PHPREDIS_SESSION:<id>_LOCK
 		opts.LockTTL = lockTTL
-		store, err = redisstore.New(client, opts)
-	default:
-		err = fmt.Errorf("store %q: want files or redis", s.Store)
+		if store, err = redisstore.New(client, opts); err != nil {
+			client.Close()
+			return nil, nil, err
+		}
+		return store, func() { client.Close() }, nil
 	}
-	if err == nil {
-		m, err = core.New(store, cfg)
-	}
-	if err != nil {
-		done()
-		return nil, nil, err
-	}
-	return m, done, nil
+	return nil, nil, fmt.Errorf("store %q: want files or redis", s.Store)
 }

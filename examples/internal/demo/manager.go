@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"time"
 
 	"github.com/sessionkit/sessionkit/core"
 )
@@ -17,6 +18,15 @@ const KeyEnv = "SESSIONKIT_KEY"
 // DefaultAddr is where the demos listen unless told otherwise (-addr).
 const DefaultAddr = "127.0.0.1:8080"
 
+// The demos' timeouts (core's defaults, spelled out so that the session
+// page can show the idle deadline they make).
+const (
+	IdleTimeout             = 30 * time.Minute
+	AbsoluteTimeout         = 12 * time.Hour
+	RememberIdleTimeout     = 7 * 24 * time.Hour
+	RememberAbsoluteTimeout = 30 * 24 * time.Hour
+)
+
 // NewManager returns the demos' session manager: the memory store, a
 // cookie signed with $SESSIONKIT_KEY (or a random key), logs to logger's
 // default.
@@ -27,11 +37,17 @@ func NewManager() (*core.Manager, error) {
 	}
 	return core.New(nil, core.Config{
 		Keys: [][]byte{key},
-		// The demos talk plain HTTP on localhost, where a browser would
-		// drop a Secure cookie, so the cookie goes without Secure (and
-		// without the __Host- prefix that needs it). Never do this behind
-		// a real domain: serve HTTPS and keep the default.
-		Cookie: core.CookieConfig{Insecure: true},
+		// The demos talk plain HTTP, where a browser drops a Secure cookie
+		// unless the address is localhost/127.0.0.1, so the cookie goes
+		// without Secure (and without the __Host- prefix that needs it):
+		// the demo then also works from another machine on a trusted
+		// network. Never do this behind a real domain: serve HTTPS and
+		// keep the default.
+		Cookie:                  core.CookieConfig{Insecure: true},
+		IdleTimeout:             IdleTimeout,
+		AbsoluteTimeout:         AbsoluteTimeout,
+		RememberIdleTimeout:     RememberIdleTimeout,
+		RememberAbsoluteTimeout: RememberAbsoluteTimeout,
 	})
 }
 
