@@ -110,9 +110,12 @@ func (s *sentinelSetup) masterAddr(ctx context.Context) (string, error) {
 func failoverClient(t testing.TB, master string, sentinels []string) *redis.Client {
 	t.Helper()
 	c := redis.NewFailoverClient(&redis.FailoverOptions{
-		MasterName:            master,
-		SentinelAddrs:         sentinels,
-		DialTimeout:           250 * time.Millisecond,
+		MasterName:    master,
+		SentinelAddrs: sentinels,
+		// A dial asks a sentinel for the master first: a pool growing by
+		// dozens of connections at once on a loaded machine needs more than
+		// a quarter of a second. A dead master refuses at once anyway.
+		DialTimeout:           time.Second,
 		ReadTimeout:           time.Second,
 		WriteTimeout:          time.Second,
 		ContextTimeoutEnabled: true,

@@ -37,6 +37,8 @@ func backends() []backend {
 func TestNew(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
 	defer client.Close()
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}}) // never dialled
+	defer cluster.Close()
 	tests := []struct {
 		name    string
 		client  redis.UniversalClient
@@ -52,6 +54,12 @@ func TestNew(t *testing.T) {
 		{"SubMillisecondLockTTL", client, Options{LockTTL: time.Microsecond}, true},
 		{"RetryMaxBelowRetry", client, Options{LockRetry: time.Second, LockRetryMax: time.Millisecond}, true},
 		{"LockSuffixNamesOwnerKeys", client, Options{LockSuffix: ownerSuffix}, true},
+		{"WaitReplicas", client, Options{WaitReplicas: 1}, false},
+		{"NegativeWaitReplicas", client, Options{WaitReplicas: -1}, true},
+		{"NegativeWaitTimeout", client, Options{WaitReplicas: 1, WaitTimeout: -time.Second}, true},
+		{"WaitTimeoutNotBelowReadTimeout", client, Options{WaitReplicas: 1, WaitTimeout: 3 * time.Second}, true},
+		{"WaitReplicasOnCluster", cluster, Options{WaitReplicas: 1}, true},
+		{"ClusterWithoutWait", cluster, Options{}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +84,13 @@ func TestNew(t *testing.T) {
 			LockRetry: DefaultLockRetry, LockRetryMax: DefaultLockRetryMax}
 		if s.opts != want {
 			t.Fatalf("options = %+v, want %+v", s.opts, want)
+		}
+		s, err = New(client, Options{WaitReplicas: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.opts.WaitTimeout != DefaultWaitTimeout {
+			t.Fatalf("WaitTimeout = %v, want %v", s.opts.WaitTimeout, DefaultWaitTimeout)
 		}
 	})
 }

@@ -1,0 +1,97 @@
+package redisstore
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/stores/storetest"
+)
+
+// TestWaitReplicas: with WaitReplicas a write that the replica does not
+// acknowledge — stalled (SIGSTOP), or absent — fails, every kind of write,
+// so it is never acknowledged to a client; once the replica answers again,
+// writes succeed without a restart. A master of the test's own with one
+// replica.
+func TestWaitReplicas(t *testing.T) {
+	ctx := storetest.Context(t)
+	master := newNode(t, "--repl-diskless-sync-delay", "0")
+	master.start(t)
+	replica := newNode(t, "--replicaof", "127.0.0.1", strconv.Itoa(master.port))
+	replica.start(t)
+	mc := master.client(t)
+	waitFor(t, 10*time.Second, "a replica online", func() error {
+		v, err := infoField(ctx, mc, "replication", "slave0")
+		if err == nil && !strings.Contains(v, "state=online") {
+			err = errors.New("slave0:" + v)
+		}
+		return err
+	})
+	c := redis.NewClient(&redis.Options{Addr: master.addr(), DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	s := newStore(t, c, Options{WaitReplicas: 1, WaitTimeout: 200 * time.Millisecond})
+	// Fresh scripts on a fresh server: NOSCRIPT is answered by loading them.
+	exp := time.Now().Add(time.Hour)
+	id := storetest.NewID(t)
+	if ok, err := s.Swap(ctx, id, nil, []byte("v1"), exp); err != nil || !ok {
+		t.Fatalf("Swap with the replica up = %v, %v", ok, err)
+	}
+	if err := s.Write(ctx, id, []byte("v2"), exp); err != nil {
+		t.Fatalf("Write with the replica up: %v", err)
+	}
+	l := mustLock(ctx, t, s, id)
+	if err := l.(core.LockedWriter).Write(ctx, []byte("v3"), exp); err != nil {
+		t.Fatalf("locked Write with the replica up: %v", err)
+	}
+	rc := replica.client(t)
+	if got, err := rc.Get(ctx, s.key(id)).Result(); err != nil || got != "v3" {
+		t.Fatalf("the replica has %q, %v; want v3 (WAIT returned before it had it)", got, err)
+	}
+
+	p := replica.cmd.Process
+	if err := p.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Signal(syscall.SIGCONT) })
+	wantUnacked := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, errNotReplicated) {
+			t.Fatalf("%s with the replica stalled: %v, want a not-acknowledged error", what, err)
+		}
+	}
+	_, err := s.Swap(ctx, id, []byte("v3"), []byte("v4"), exp)
+	wantUnacked("Swap", err)
+	wantUnacked("Write", s.Write(ctx, id, []byte("v5"), exp))
+	l = mustLock(ctx, t, s, id)
+	wantUnacked("locked Write", l.(core.LockedWriter).Write(ctx, []byte("v6"), exp))
+	if err := l.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A Swap that did not apply wrote nothing: no error to report.
+	if ok, err := s.Swap(ctx, id, []byte("other"), []byte("v7"), exp); ok || err != nil {
+		t.Fatalf("Swap of a record that changed, replica stalled = %v, %v; want false, nil", ok, err)
+	}
+	wantUnacked("Destroy", s.Destroy(ctx, storetest.NewID(t)))
+
+	// Through the middleware: 503, a store error.
+	app := storetest.NewApp(t, s, true)
+	br := storetest.NewBrowser(t)
+	if code, body, err := storetest.Get(br, app.URL+"/inc"); err != nil || code != http.StatusServiceUnavailable {
+		t.Fatalf("/inc with the replica stalled = %d %q %v, want 503", code, body, err)
+	}
+
+	if err := p.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "writes acknowledged again", func() error {
+		return s.Write(ctx, id, []byte("v8"), exp)
+	})
+	storetest.MustGet(t, br, app.URL+"/inc", "")
+}
