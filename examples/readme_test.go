@@ -144,7 +144,6 @@ func vetPrograms(t *testing.T, blocks []goBlock) error {
 		args = append(args, "-race")
 	}
 	cmd := exec.Command("go", append(args, pkgs...)...)
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go vet of the README programs failed (%v):\n%s", err, relocate(string(out), work, where))
 	}
