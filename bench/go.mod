@@ -2,8 +2,6 @@ module github.com/sessionkit/sessionkit/bench
 
 go 1.25.0
 
-replace github.com/sessionkit/sessionkit => ../
-
 require (
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/gin-contrib/sessions v1.0.4
@@ -14,12 +12,12 @@ require (
 	github.com/labstack/echo-contrib v0.50.1
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/labstack/echo/v5 v5.4.4
-	github.com/sessionkit/sessionkit v0.0.0
-	github.com/sessionkit/sessionkit/adapters/echo v0.0.0
-	github.com/sessionkit/sessionkit/adapters/echov5 v0.0.0
-	github.com/sessionkit/sessionkit/adapters/fiber v0.0.0
-	github.com/sessionkit/sessionkit/adapters/fiberv3 v0.0.0
-	github.com/sessionkit/sessionkit/adapters/gin v0.0.0
+	github.com/sessionkit/sessionkit v0.1.0
+	github.com/sessionkit/sessionkit/adapters/echo v0.1.0
+	github.com/sessionkit/sessionkit/adapters/echov5 v0.1.0
+	github.com/sessionkit/sessionkit/adapters/fiber v0.1.0
+	github.com/sessionkit/sessionkit/adapters/fiberv3 v0.1.0
+	github.com/sessionkit/sessionkit/adapters/gin v0.1.0
 	github.com/valyala/fasthttp v1.69.0
 )
 
@@ -70,13 +68,3 @@ require (
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 )
-
-replace github.com/sessionkit/sessionkit/adapters/gin => ../adapters/gin
-
-replace github.com/sessionkit/sessionkit/adapters/echo => ../adapters/echo
-
-replace github.com/sessionkit/sessionkit/adapters/fiber => ../adapters/fiber
-
-replace github.com/sessionkit/sessionkit/adapters/fiberv3 => ../adapters/fiberv3
-
-replace github.com/sessionkit/sessionkit/adapters/echov5 => ../adapters/echov5

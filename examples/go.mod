@@ -14,14 +14,14 @@ require (
 	github.com/prometheus/client_model v0.6.2
 	github.com/prometheus/common v0.70.1
 	github.com/redis/go-redis/v9 v9.17.3
-	github.com/sessionkit/sessionkit v0.0.0
-	github.com/sessionkit/sessionkit/adapters/echo v0.0.0
-	github.com/sessionkit/sessionkit/adapters/echov5 v0.0.0
-	github.com/sessionkit/sessionkit/adapters/fiber v0.0.0
-	github.com/sessionkit/sessionkit/adapters/fiberv3 v0.0.0
-	github.com/sessionkit/sessionkit/adapters/gin v0.0.0
-	github.com/sessionkit/sessionkit/otel v0.0.0
-	github.com/sessionkit/sessionkit/stores/redisstore v0.0.0
+	github.com/sessionkit/sessionkit v0.1.0
+	github.com/sessionkit/sessionkit/adapters/echo v0.1.0
+	github.com/sessionkit/sessionkit/adapters/echov5 v0.1.0
+	github.com/sessionkit/sessionkit/adapters/fiber v0.1.0
+	github.com/sessionkit/sessionkit/adapters/fiberv3 v0.1.0
+	github.com/sessionkit/sessionkit/adapters/gin v0.1.0
+	github.com/sessionkit/sessionkit/otel v0.1.0
+	github.com/sessionkit/sessionkit/stores/redisstore v0.1.0
 	go.opentelemetry.io/otel/exporters/prometheus v0.68.0
 	go.opentelemetry.io/otel/sdk/metric v1.46.0
 )
@@ -90,15 +90,4 @@ require (
 	golang.org/x/text v0.40.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
-)
-
-replace (
-	github.com/sessionkit/sessionkit => ../
-	github.com/sessionkit/sessionkit/adapters/echo => ../adapters/echo
-	github.com/sessionkit/sessionkit/adapters/echov5 => ../adapters/echov5
-	github.com/sessionkit/sessionkit/adapters/fiber => ../adapters/fiber
-	github.com/sessionkit/sessionkit/adapters/fiberv3 => ../adapters/fiberv3
-	github.com/sessionkit/sessionkit/adapters/gin => ../adapters/gin
-	github.com/sessionkit/sessionkit/otel => ../otel
-	github.com/sessionkit/sessionkit/stores/redisstore => ../stores/redisstore
 )

@@ -10,10 +10,10 @@ require (
 	github.com/gorilla/sessions v1.4.0
 	github.com/labstack/echo-contrib v0.50.1
 	github.com/labstack/echo/v4 v4.16.0
-	github.com/sessionkit/sessionkit v0.0.0
-	github.com/sessionkit/sessionkit/adapters/echo v0.0.0
-	github.com/sessionkit/sessionkit/adapters/fiber v0.0.0
-	github.com/sessionkit/sessionkit/adapters/gin v0.0.0
+	github.com/sessionkit/sessionkit v0.1.0
+	github.com/sessionkit/sessionkit/adapters/echo v0.1.0
+	github.com/sessionkit/sessionkit/adapters/fiber v0.1.0
+	github.com/sessionkit/sessionkit/adapters/gin v0.1.0
 )
 
 require (
@@ -61,11 +61,3 @@ require (
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 )
-
-replace github.com/sessionkit/sessionkit => ../
-
-replace github.com/sessionkit/sessionkit/adapters/gin => ../adapters/gin
-
-replace github.com/sessionkit/sessionkit/adapters/echo => ../adapters/echo
-
-replace github.com/sessionkit/sessionkit/adapters/fiber => ../adapters/fiber

@@ -3,7 +3,7 @@ module github.com/sessionkit/sessionkit/otel
 go 1.22.0
 
 require (
-	github.com/sessionkit/sessionkit v0.0.0
+	github.com/sessionkit/sessionkit v0.1.0
 	go.opentelemetry.io/otel v1.35.0
 	go.opentelemetry.io/otel/metric v1.35.0
 	go.opentelemetry.io/otel/sdk v1.35.0
@@ -19,5 +19,3 @@ require (
 	go.opentelemetry.io/auto/sdk v1.1.0 // indirect
 	golang.org/x/sys v0.30.0 // indirect
 )
-
-replace github.com/sessionkit/sessionkit => ..

@@ -4,7 +4,7 @@ go 1.22
 
 require (
 	github.com/redis/go-redis/v9 v9.17.3
-	github.com/sessionkit/sessionkit v0.0.0
+	github.com/sessionkit/sessionkit v0.1.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -13,5 +13,3 @@ require (
 	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
 )
-
-replace github.com/sessionkit/sessionkit => ../..

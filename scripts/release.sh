@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# release.sh handles the repository's modules as a consumer sees them: each
+# nested go.mod requires the root module and its siblings at a released
+# version, with no replace directive; go.work joins them for development.
+# Until a version is tagged and on the module proxy, the go command outside
+# the workspace cannot resolve it, so the commands below serve every module of
+# the working tree from a local module proxy (internal/tools/modproxy).
+#
+#   scripts/release.sh version         # the version the go.mod files require now
+#   scripts/release.sh proxy DIR       # write the local proxy of the working tree to DIR
+#   scripts/release.sh tidy            # go mod tidy in every module, against that proxy
+#   scripts/release.sh work            # rewrite go.work: every module, at the version required
+#   scripts/release.sh consumers       # build and run scripts/consumers/* from outside the repo
+#   scripts/release.sh bump v0.2.0     # require v0.2.0 of every sibling, then tidy
+#   scripts/release.sh tags            # print (TAG=1: create) one lightweight tag per module
+#
+# See CONTRIBUTING.md for the release checklist.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+prefix=github.com/sessionkit/sessionkit
+
+# Every module directory, relative to the root ("." first).
+modules() {
+	find . -name go.mod -not -path '*/testdata/*' -not -path './.*' -printf '%h\n' | sort
+}
+
+# Module directories that are released (tagged): not the examples, the
+# benchmarks, the load test or the tools, which no one imports.
+released() {
+	modules | grep -vE '^\./(examples|bench|load|internal)(/|$)'
+}
+
+# The one version every go.mod requires its siblings at; fails if they differ.
+version() {
+	local versions
+	versions=$(grep -hoE "^[[:space:]]*(require[[:space:]]+)?$prefix(/[^[:space:]]+)?[[:space:]]+v[^[:space:]]+" \
+		$(modules | sed 's|$|/go.mod|') | awk '{print $NF}' | sort -u)
+	if [ "$(printf '%s\n' "$versions" | grep -c .)" -ne 1 ]; then
+		echo "release.sh: the go.mod files require different versions of $prefix modules: $(echo $versions)" >&2
+		return 1
+	fi
+	echo "$versions"
+}
+
+# proxy DIR [VERSION]: the GOPROXY file tree of every module of the working tree.
+proxy() {
+	local out=$1 v=${2:-$(version)}
+	(cd internal/tools/modproxy && GOWORK=off GOFLAGS= go run . -root "$root" -out "$out" -version "$v" >/dev/null)
+}
+
+# outside CMD...: runs CMD as the go command runs outside the workspace for a
+# consumer, with its own module cache, our proxy ($proxydir) first, then the
+# machine's module cache as a second, local proxy, then the usual GOPROXY.
+outside() {
+	GOWORK=off GOFLAGS="-mod=mod -modcacherw" GOTOOLCHAIN=local \
+		GOPATH="$scratch/gopath" GOMODCACHE="$scratch/modcache" \
+		GOPROXY="file://$proxydir,file://$origcache/cache/download,$origproxy" \
+		GONOSUMDB="$prefix" GONOSUMCHECK=1 GOPRIVATE= GONOPROXY= "$@"
+}
+
+setup_outside() {
+	origcache=$(go env GOMODCACHE)
+	origproxy=$(go env GOPROXY)
+	[ -n "$origproxy" ] && [ "$origproxy" != off ] || origproxy=https://proxy.golang.org,direct
+	scratch=$(mktemp -d "${TMPDIR:-/tmp}/sessionkit-release.XXXXXX")
+	proxydir=$scratch/proxy
+	trap 'chmod -R u+w "$scratch" 2>/dev/null; rm -rf "$scratch"' EXIT
+	proxy "$proxydir" "$@"
+}
+
+# tidy: go mod tidy in every module, resolving the siblings from the proxy of
+# the working tree. Twice: the second pass serves the modules as the first
+# pass left them, so go.sum lines of siblings match what gets published.
+tidy() {
+	setup_outside
+	local pass dir
+	for pass in 1 2; do
+		[ "$pass" = 1 ] || { rm -rf "$proxydir" && proxy "$proxydir"; }
+		for dir in $(modules); do
+			echo "=== tidy ${dir#./} (pass $pass)"
+			(cd "$dir" && outside go mod tidy)
+		done
+	done
+}
+
+# work: go.work uses every module, with the highest go line among them. A
+# module in the workspace only becomes a root of version selection: the go
+# command still reads the go.mod of the version its siblings require
+# (golang/go#66516), which is not published until it is tagged, so go.work
+# (never a go.mod) points that version at the directory.
+work() {
+	local v dir golines
+	v=$(version)
+	golines=$(for dir in $(modules); do sed -n 's/^go \([0-9.]*\).*/\1/p' "$dir/go.mod"; done | sort -V | tail -1)
+	rm -f go.work
+	go work init $(modules)
+	go work edit -go="$golines" -toolchain=none
+	for dir in $(modules); do
+		go work edit -replace="$(cd "$dir" && GOWORK=off go list -m)@$v=$dir"
+	done
+}
+
+# bump VERSION: every require of a sibling moves to VERSION, and so do the
+# consumers' go get lines; then tidy.
+bump() {
+	local new=$1 dir
+	if ! [[ $new =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]]; then
+		echo "release.sh bump: $new is not a version such as v0.2.0" >&2
+		return 2
+	fi
+	for dir in $(modules); do
+		sed -i -E "s#^([[:space:]]*(require[[:space:]]+)?$prefix(/[^[:space:]]+)?[[:space:]]+)v[^[:space:]]+#\1$new#" "$dir/go.mod"
+		(cd "$dir" && GOWORK=off go mod edit -fmt)
+	done
+	sed -i -E "s#^(// go get $prefix[^@]*)@v[^[:space:]]+#\1@$new#" scripts/consumers/*/main.go.txt
+	work
+	tidy
+}
+
+# tags: one tag per released module at HEAD: v0.1.0 for the root,
+# adapters/gin/v0.1.0 for a nested one. Printed, or created with TAG=1.
+tags() {
+	local v dir tag
+	v=$(version)
+	for dir in $(released); do
+		if [ "$dir" = . ]; then tag=$v; else tag=${dir#./}/$v; fi
+		if [ "${TAG:-}" = 1 ]; then
+			git tag "$tag"
+			echo "tagged $tag"
+		else
+			echo "$tag"
+		fi
+	done
+}
+
+# consumers: for each scripts/consumers/NAME/main.go.txt, a new module in a
+# directory outside the repository that gets only what the file's
+# "// go get" lines name, builds, and runs; the program exits 0 only if its
+# session came back. All build in parallel; any failure fails the command.
+consumers() {
+	setup_outside
+	local v src name dir failed=() pids=() names=()
+	v=$(version)
+	for src in scripts/consumers/*/main.go.txt; do
+		name=$(basename "$(dirname "$src")")
+		dir=$scratch/consumers/$name
+		mkdir -p "$dir"
+		cp "$src" "$dir/main.go"
+		(
+			cd "$dir"
+			exec >"$scratch/consumers/$name.log" 2>&1
+			outside go mod init "example.com/consumer/$name"
+			grep -oE "^// go get $prefix[^@[:space:]]*" main.go | awk '{print $4}' | while read -r mod; do
+				outside go get "$mod@$v"
+			done
+			outside go build -o app .
+			timeout 120 ./app
+		) &
+		pids+=($!)
+		names+=("$name")
+	done
+	local i
+	for i in "${!pids[@]}"; do
+		if wait "${pids[$i]}"; then
+			echo "consumer ${names[$i]}: ok ($(tail -1 "$scratch/consumers/${names[$i]}.log"))"
+		else
+			failed+=("${names[$i]}")
+			echo "consumer ${names[$i]} FAILED (go get $prefix/...@$v, build, run outside the repo):" >&2
+			sed 's/^/    /' "$scratch/consumers/${names[$i]}.log" >&2
+		fi
+	done
+	if [ ${#failed[@]} -gt 0 ]; then
+		echo "release.sh consumers: failed: ${failed[*]}" >&2
+		return 1
+	fi
+}
+
+case "${1:-}" in
+version) version ;;
+proxy)
+	[ $# -ge 2 ] || { echo "usage: release.sh proxy DIR [VERSION]" >&2; exit 2; }
+	mkdir -p "$2"
+	proxy "$(cd "$2" && pwd)" "${@:3}"
+	;;
+tidy) tidy ;;
+work) work ;;
+consumers) consumers ;;
+bump)
+	[ $# -eq 2 ] || { echo "usage: release.sh bump VERSION" >&2; exit 2; }
+	bump "$2"
+	;;
+tags) tags ;;
+*)
+	sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
+	exit 2
+	;;
+esac
