@@ -71,6 +71,9 @@ type Store struct {
 
 	mu   sync.Mutex
 	held map[string]*fileLock // the session locks this process holds
+
+	keyMu sync.Mutex
+	key   []byte // the user index key, once read or made (userindex.go)
 }
 
 var (
@@ -80,6 +83,7 @@ var (
 	_ core.Collector = (*Store)(nil)
 	_ core.Locker    = (*Store)(nil)
 	_ core.Swapper   = (*Store)(nil)
+	_ core.UserIndex = (*Store)(nil)
 )
 
 // New returns a Store keeping its files in dir, which must exist and be a

@@ -30,15 +30,19 @@ const orphanAge = time.Minute
 // it runs; it stops with ctx. Files it may not touch (another user's, in
 // a shared directory) are skipped; an expired session file with other hard
 // links loses its name here, nothing more. It also removes the lock files
-// of processes that died holding a Lock, and old recovery files no write
-// needs. It returns the number of session files removed and the first
-// error met, after visiting everything else.
+// of processes that died holding a Lock, old recovery files no write
+// needs, and the user index entries of sessions that hold no live record
+// any more (userindex.go). It returns the number of session files removed
+// and the first error met, after visiting everything else.
 func (s *Store) GC(ctx context.Context, now time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("filestore: %w", err)
 	}
 	g := gcRun{s: s, now: now}
 	err := g.walk(ctx, s.dir, 0)
+	if err == nil {
+		err = g.index(ctx)
+	}
 	if err == nil {
 		err = g.err
 	}

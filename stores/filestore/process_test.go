@@ -154,8 +154,53 @@ func helperMain(mode, dir, arg string) error {
 		}
 		_, err = f.WriteAt([]byte(os.Getenv("FILESTORE_DATA")), 0)
 		return err
+	case "index":
+		// Bind indexSessions sessions named arg+n to indexUser, deleting
+		// every fourth session file behind the index as PHP's GC does and
+		// collecting every 25 sessions, so that key creation, adds and
+		// pruning race with the other processes on the directory.
+		s, err := filestore.New(dir, filestore.Options{})
+		if err != nil {
+			return err
+		}
+		return bindIndexed(context.Background(), s, dir, arg)
 	}
 	return fmt.Errorf("unknown mode %q", mode)
+}
+
+// The sessions each process of TestUserIndexAcrossProcesses binds.
+const (
+	indexUser     = "user@example.org"
+	indexSessions = 200
+)
+
+// indexedID is session n of the process with prefix.
+func indexedID(prefix string, n int) string { return fmt.Sprintf("%s%016d", prefix, n) }
+
+// bindIndexed writes and binds the sessions of prefix (see the "index"
+// helper mode).
+func bindIndexed(ctx context.Context, s *filestore.Store, dir, prefix string) error {
+	expiry := time.Now().Add(time.Hour)
+	for n := 0; n < indexSessions; n++ {
+		id := indexedID(prefix, n)
+		if err := s.Write(ctx, id, []byte(id), expiry); err != nil {
+			return err
+		}
+		if err := s.AddUserSession(ctx, indexUser, id, expiry); err != nil {
+			return err
+		}
+		if n%4 == 3 {
+			if err := os.Remove(filepath.Join(dir, "sess_"+id)); err != nil {
+				return err
+			}
+		}
+		if n%25 == 24 {
+			if _, err := s.GC(ctx, time.Now()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // helper starts the test binary as a helper process in mode.

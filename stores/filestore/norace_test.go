@@ -1,0 +1,6 @@
+//go:build !race
+
+package filestore_test
+
+// raceEnabled tells the tests they run under the race detector.
+const raceEnabled = false
