@@ -1,6 +1,8 @@
-// Command echov5 is the sessionkit demo on Echo v5: sign in (the session
-// ID is regenerated), a counter, flash messages, sign out (the session is
-// destroyed) and a page showing the session's metadata.
+// Command echov5 is the sessionkit demo on Echo v5: a visit counter kept in
+// the session, sign in (the session ID is regenerated; a wrong password is
+// an error), the session page (values, created, last written, idle and
+// absolute deadlines, remember me), sign out (the session is destroyed, and
+// a page confirms it). The pages are examples/internal/demo's.
 //
 //	cd examples && go run ./echov5 [-addr 127.0.0.1:8080]
 package main
