@@ -26,7 +26,7 @@ func (m *Manager) readForUpdate(s *Session, id string) ([]byte, bool, error) {
 // call that failed is a store error.
 func (m *Manager) acquire(ctx context.Context, id string) (Lock, error) {
 	start := time.Now()
-	lctx, cancel := context.WithTimeout(ctx, m.cfg.LockTimeout)
+	lctx, cancel := withBound(ctx, m.cfg.LockTimeout, false) // context.WithTimeout, without a timer unless the store waits
 	lock, err := m.store.(Locker).Lock(lctx, id)
 	timedOut := lctx.Err() != nil
 	cancel()
@@ -80,9 +80,9 @@ func (m *Manager) unlock(s *Session) {
 
 // release unlocks lock, even when ctx is already cancelled.
 func (m *Manager) release(ctx context.Context, id string, lock Lock) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	uctx, cancel := withBound(ctx, 5*time.Second, true) // detached: a gone request still unlocks
 	defer cancel()
-	if err := lock.Unlock(ctx); err != nil {
+	if err := lock.Unlock(uctx); err != nil {
 		m.logWarn(ctx, "sessionkit: unlock failed", id, err)
 	}
 }
