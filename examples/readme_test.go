@@ -217,3 +217,33 @@ func TestREADMEGoBlocksRejects(t *testing.T) {
 		t.Fatalf("a program calling an undefined function: %v; want a failure at README.md:43", err)
 	}
 }
+
+// TestREADMELinks checks that every relative link and image of the READMEs
+// names a file or directory of the repository.
+func TestREADMELinks(t *testing.T) {
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)|<img src="([^"]+)"`)
+	checked := 0
+	for _, readme := range readmes(t) {
+		text, err := os.ReadFile(readme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(text), "\n") {
+			for _, m := range link.FindAllStringSubmatch(line, -1) {
+				target := m[1] + m[2]
+				if strings.Contains(target, "://") || strings.HasPrefix(target, "#") || strings.HasPrefix(target, "mailto:") {
+					continue
+				}
+				target, _, _ = strings.Cut(target, "#")
+				if _, err := os.Stat(filepath.Join(filepath.Dir(readme), target)); err != nil {
+					t.Errorf("%s:%d: link to %s: %v", readme, i+1, target, err)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("checked %d links; the README alone has more", checked)
+	}
+	t.Logf("%d relative links lead to files", checked)
+}
