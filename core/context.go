@@ -17,7 +17,26 @@ func newContext(ctx context.Context, s *Session) context.Context {
 			s.outer = outer
 		}
 	}
+	if s != nil && s.ctxv.s == nil {
+		// The first context of a request lives in its Session: no
+		// allocation on every request. Later ones are ordinary.
+		s.ctxv = sessionContext{Context: ctx, s: s}
+		return &s.ctxv
+	}
 	return context.WithValue(ctx, ctxKey{}, s)
+}
+
+// sessionContext is context.WithValue(ctx, ctxKey{}, s), held in s.
+type sessionContext struct {
+	context.Context
+	s *Session
+}
+
+func (c *sessionContext) Value(key any) any {
+	if key == (ctxKey{}) {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 // FromContext returns the session the innermost middleware attached to

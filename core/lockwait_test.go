@@ -1,3 +1,10 @@
+//go:build go1.25
+
+// synctest needs Go 1.25 and the timer channels of Go 1.23+, which the
+// module's go line would otherwise switch off (as in timeout_test.go).
+
+//go:debug asynctimerchan=0
+
 package core
 
 import (

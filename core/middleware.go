@@ -2,7 +2,6 @@ package core
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -32,23 +31,18 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			return
 		}
 		rs.sw = sessionWriter{ResponseWriter: w, g: m.newGuard(s, r)}
-		rs.ctx = sessionContext{Context: ctx, s: s}
-		if outer, ok := ctx.Value(ctxKey{}).(*Session); ok {
-			s.outer = outer // as NewContext does
-		}
-		next.ServeHTTP(rs.writer(), r.WithContext(&rs.ctx))
+		next.ServeHTTP(rs.writer(), r.WithContext(newContext(ctx, s)))
 		rs.sw.g.Finish(w)
 	})
 }
 
 // requestState is what Handler keeps for one request, in one allocation
-// instead of four: the session, its response writer in the shape the
-// handler sees, and the context that carries the session.
+// instead of three: the session (which holds the context that carries it)
+// and its response writer in the shape the handler sees.
 type requestState struct {
 	s    Session
 	sw   sessionWriter
 	full fullWriter
-	ctx  sessionContext
 }
 
 // writer returns rs.sw with the optional interfaces of the writer under
@@ -72,20 +66,6 @@ type fullWriter struct {
 	flushW
 	hijackW
 	readFromW
-}
-
-// sessionContext is the context NewContext would make, carrying s for
-// FromContext, held in requestState instead of allocated on its own.
-type sessionContext struct {
-	context.Context
-	s *Session
-}
-
-func (c *sessionContext) Value(key any) any {
-	if key == (ctxKey{}) {
-		return c.s
-	}
-	return c.Context.Value(key)
 }
 
 // ErrorStatus is the HTTP status the default error handler gives err: 503

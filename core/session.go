@@ -43,15 +43,16 @@ type Session struct {
 	maybeMut  bool // a mutable value (map, slice) was handed out by Get
 
 	lock       Lock
-	regenerate bool      // mint a new ID at commit
-	ending     *ending   // the stored session Destroy ends at commit
-	reissue    bool      // send the token again (Remember changed)
-	tokenSent  bool      // the token headers went out
-	cacheSent  bool      // the no-store headers went out
-	cacheVals  [2]string // backing of the no-store header values
-	cookieVals [1]string // backing of the Set-Cookie header value
-	headersOut bool      // a commit ran for the response headers: no new token can be sent
-	ended      bool      // Release ran: the request is over
+	regenerate bool           // mint a new ID at commit
+	ending     *ending        // the stored session Destroy ends at commit
+	reissue    bool           // send the token again (Remember changed)
+	tokenSent  bool           // the token headers went out
+	cacheSent  bool           // the no-store headers went out
+	cacheVals  [2]string      // backing of the no-store header values
+	cookieVals [1]string      // backing of the Set-Cookie header value
+	ctxv       sessionContext // the first context newContext made for it
+	headersOut bool           // a commit ran for the response headers: no new token can be sent
+	ended      bool           // Release ran: the request is over
 }
 
 type loadState uint8
