@@ -159,8 +159,8 @@ func (m *Manager) encodeRecord(s *Session, payload []byte, now time.Time) (recor
 // stored records that s's record r, encoded as data, is now in the store
 // at s.target, and keeps the user index in step.
 func (m *Manager) stored(ctx context.Context, s *Session, r record, data []byte, expiry time.Time) {
-	if prev := s.rec.user; prev != "" && prev != r.user && m.caps.Has(CanIndexUser) {
-		if err := m.store.(UserIndex).RemoveUserSession(ctx, prev, s.target); err != nil {
+	if prev := s.rec.user; prev != "" && prev != r.user && m.caps.has(canIndexUser) {
+		if err := m.store.(UserIndex).RemoveUserSession(ctx, prev, s.target); err != nil && !m.unsupported(ctx, err, canIndexUser) {
 			m.logWarn(ctx, "sessionkit: user index update failed", s.target, err)
 		}
 	}

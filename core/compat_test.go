@@ -127,7 +127,7 @@ func TestDestroyUserLogsOutEverywhere(t *testing.T) {
 			s.Set("user", "bob")
 		})
 	})
-	if !core.Capabilities(h.store).Has(core.CanIndexUser) {
+	if _, ok := h.store.Inner.(core.UserIndex); !ok {
 		t.Fatal("memstore should index users")
 	}
 	var cookies []string

@@ -9,7 +9,7 @@ import (
 )
 
 // Config configures a Manager. Its zero value is the secure default: signed
-// __Host- cookie, HttpOnly, Secure, SameSite=Lax, 256-bit IDs, 30-minute
+// __Host- cookie, HttpOnly, Secure, SameSite=Lax, 258-bit IDs, 30-minute
 // idle and 12-hour absolute timeouts, strict mode, lazy load/create/write.
 // New copies the Config; changing it afterwards has no effect.
 type Config struct {
@@ -48,8 +48,12 @@ type Config struct {
 
 	// Locking serialises concurrent requests of one session (PHP's files
 	// handler behaviour) through the store's Lock capability: the session is
-	// locked from its load to its final commit. New fails if the store
-	// cannot lock. A session opened with Session.ReadOnly takes no lock.
+	// locked from its load to its final commit, so none loses an update.
+	// Session.Destroy and Manager.DestroyUser take the same lock, so a
+	// logout waits for a request that holds the session and that request
+	// can never write it back. New fails if the store cannot lock; a store
+	// whose Lock answers ErrNotSupported fails each locked request with
+	// ErrConfig (500). A session opened with Session.ReadOnly takes no lock.
 	Locking bool
 	// LockTimeout bounds the wait for a lock, besides the request's own
 	// context (default 10 s). It surfaces as ErrLockTimeout (503).
@@ -107,9 +111,11 @@ type Config struct {
 
 	// ErrorHandler answers requests whose session failed (store down, lock
 	// timeout, too large, conflict). The handler's own response headers
-	// are dropped first. The default writes 503 for store and lock errors,
-	// 409 for conflicts, 413 for data over MaxDataSize, 500 otherwise, with
-	// a short text body and Cache-Control: no-store.
+	// are dropped first. The default writes ErrorStatus(err) — 503 for
+	// store and lock errors (ErrStore, ErrLockTimeout, ErrLockLost), 409 for
+	// conflicts (ErrConflict), 413 for data over MaxDataSize (ErrTooLarge),
+	// 500 otherwise (ErrConfig, …) — with its status text as the body and
+	// Cache-Control: no-store.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Observer, if set, is told of every session created, loaded,

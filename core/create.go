@@ -54,14 +54,19 @@ func (m *Manager) createRecord(ctx context.Context, s *Session, payload []byte, 
 // validateId, as PHP's create_sid collision check does; or Read without
 // it), so that a colliding ID never overwrites a live session.
 func (m *Manager) createIfAbsent(ctx context.Context, id string, data []byte, expiry time.Time) (bool, error) {
-	if m.caps.Has(CanSwap) {
+	if m.caps.has(canSwap) {
 		ok, err := m.store.(Swapper).Swap(ctx, id, nil, data, expiry)
-		return ok, storeErr("write", err)
+		if !m.unsupported(ctx, err, canSwap) {
+			return ok, storeErr("write", err)
+		}
 	}
 	var taken bool
 	var err error
-	if m.caps.Has(CanExist) {
+	if m.caps.has(canExist) {
 		taken, err = m.store.(Exister).Exists(ctx, id)
+		if m.unsupported(ctx, err, canExist) {
+			_, taken, err = m.store.Read(ctx, id)
+		}
 	} else {
 		_, taken, err = m.store.Read(ctx, id)
 	}
@@ -75,8 +80,11 @@ func (m *Manager) createIfAbsent(ctx context.Context, id string, data []byte, ex
 // the configured generator. A store's ID must be valid and carry at least
 // 128 bits (strongID).
 func (m *Manager) newID(ctx context.Context) (string, error) {
-	if m.caps.Has(CanCreateID) {
+	if m.caps.has(canCreateID) {
 		id, err := m.store.(IDCreator).CreateID(ctx)
+		if m.unsupported(ctx, err, canCreateID) {
+			return m.ids.New()
+		}
 		if err != nil {
 			return "", storeErr("create_id", err)
 		}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 )
@@ -75,9 +76,12 @@ func (m *Manager) endOne(ctx context.Context, id string, lock Lock, data []byte,
 				return rec, false, err
 			}
 		}
-	case m.caps.Has(CanSwap):
-		return m.swapOut(ctx, id, data, owner)
-	case data == nil:
+	case m.caps.has(canSwap):
+		if rec, live, err := m.swapOut(ctx, id, data, owner); err != errSwapUnsupported {
+			return rec, live, err
+		}
+	}
+	if data == nil {
 		var found bool
 		if data, found, err = m.store.Read(ctx, id); err != nil || !found {
 			return rec, false, storeErr("read", err)
@@ -92,6 +96,10 @@ func (m *Manager) endOne(ctx context.Context, id string, lock Lock, data []byte,
 	}
 	return rec, rec.live(), nil
 }
+
+// errSwapUnsupported is swapOut's answer when the store's Swap reported
+// ErrNotSupported: the caller ends the record as for stores without Swap.
+var errSwapUnsupported = errors.New("core: store cannot swap")
 
 // swapOut ends the record at id without a lock: tombstone by swap, then
 // delete.
@@ -115,6 +123,9 @@ func (m *Manager) swapOut(ctx context.Context, id string, data []byte, owner str
 			return record{}, false, nil
 		}
 		ok, err := sw.Swap(ctx, id, data, tomb, now.Add(m.forwardTTL))
+		if m.unsupported(ctx, err, canSwap) {
+			return record{}, false, errSwapUnsupported
+		}
 		if err != nil {
 			return rec, false, storeErr("write", err)
 		}
@@ -135,8 +146,8 @@ func (m *Manager) destroyRecord(ctx context.Context, id string, rec *record) err
 		return storeErr("destroy", err)
 	}
 	m.touched.forget(id)
-	if rec.user != "" && m.caps.Has(CanIndexUser) {
-		if err := m.store.(UserIndex).RemoveUserSession(ctx, rec.user, id); err != nil {
+	if rec.user != "" && m.caps.has(canIndexUser) {
+		if err := m.store.(UserIndex).RemoveUserSession(ctx, rec.user, id); err != nil && !m.unsupported(ctx, err, canIndexUser) {
 			m.logWarn(ctx, "sessionkit: user index update failed", id, err)
 		}
 	}
@@ -146,10 +157,10 @@ func (m *Manager) destroyRecord(ctx context.Context, id string, rec *record) err
 // indexUser records in the store's user index that session id of user
 // lives until expiry.
 func (m *Manager) indexUser(ctx context.Context, user, id string, expiry time.Time) {
-	if user == "" || !m.caps.Has(CanIndexUser) {
+	if user == "" || !m.caps.has(canIndexUser) {
 		return
 	}
-	if err := m.store.(UserIndex).AddUserSession(ctx, user, id, expiry); err != nil {
+	if err := m.store.(UserIndex).AddUserSession(ctx, user, id, expiry); err != nil && !m.unsupported(ctx, err, canIndexUser) {
 		m.logWarn(ctx, "sessionkit: user index update failed", id, err)
 	}
 }
@@ -185,14 +196,17 @@ func (m *Manager) DestroyOtherSessions(ctx context.Context, s *Session) (int, er
 }
 
 func (m *Manager) destroyUser(ctx context.Context, user, keep string) (int, error) {
-	if !m.caps.Has(CanIndexUser) {
-		return 0, errorf(ErrConfig, "%T has no UserIndex capability", m.store)
+	if !m.caps.has(canIndexUser) {
+		return 0, m.noUserIndex()
 	}
 	if user == "" {
 		return 0, nil
 	}
 	idx := m.store.(UserIndex)
 	ids, err := idx.UserSessions(ctx, user)
+	if m.unsupported(ctx, err, canIndexUser) {
+		return 0, m.noUserIndex()
+	}
 	if err != nil {
 		return 0, storeErr("user_sessions", err)
 	}
@@ -214,12 +228,17 @@ func (m *Manager) destroyUser(ctx context.Context, user, keep string) (int, erro
 	return n, nil
 }
 
+// noUserIndex is the error of a user-index call on a store without one.
+func (m *Manager) noUserIndex() error {
+	return errorf(ErrConfig, "%T has no user index (UserIndex)", m.store)
+}
+
 // SessionInfo describes one live session of a user, for a "your sessions"
 // page. It never holds the session's ID.
 type SessionInfo struct {
 	IDHash   string    // the ID's salted hash, as logs show it (per process)
 	Created  time.Time // when the session was created
-	LastSeen time.Time // when it was last written (zero in PlainRecords mode)
+	LastSeen time.Time // when its record was last written, as Session.LastSeen (zero in PlainRecords mode)
 	Deadline time.Time // its absolute deadline
 	Remember bool      // a persistent ("remember me") session
 }
@@ -228,10 +247,13 @@ type SessionInfo struct {
 // oldest first. It needs a store with the UserIndex capability. It reads
 // each session once and takes no lock.
 func (m *Manager) UserSessions(ctx context.Context, user string) ([]SessionInfo, error) {
-	if !m.caps.Has(CanIndexUser) {
-		return nil, errorf(ErrConfig, "%T has no UserIndex capability", m.store)
+	if !m.caps.has(canIndexUser) {
+		return nil, m.noUserIndex()
 	}
 	ids, err := m.store.(UserIndex).UserSessions(ctx, user)
+	if m.unsupported(ctx, err, canIndexUser) {
+		return nil, m.noUserIndex()
+	}
 	if err != nil {
 		return nil, storeErr("user_sessions", err)
 	}

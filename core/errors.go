@@ -41,6 +41,14 @@ var (
 	ErrConflict = errors.New("core: concurrent update of the same session key")
 	// ErrRNG reports that the system's random source failed; no ID was made.
 	ErrRNG = errors.New("core: random source failed")
+	// ErrNotSupported is what an optional store method (Touch, Exists,
+	// CreateID, GC, Swap, Lock, the UserIndex methods) returns, wrapped, when
+	// the store has the method but not the capability: a FuncStore without
+	// that function, or a wrapper around a store that lacks it. The Manager
+	// then falls back exactly as if the method were absent, and stops
+	// calling it. For Lock it is a configuration error: Config.Locking
+	// needs a store that can lock.
+	ErrNotSupported = errors.New("core: not supported by this store")
 	// ErrHeadersSent reports a change that needs a new token (a new or
 	// regenerated session) made after the response headers went out.
 	ErrHeadersSent = errors.New("core: session token changed after the response headers were sent")

@@ -11,10 +11,13 @@ import (
 // call it instead of, or besides, the background sweeper). It returns how
 // many records the store removed; stores with native expiry report 0.
 func (m *Manager) GC(ctx context.Context) (int, error) {
-	if !m.caps.Has(CanGC) {
+	if !m.caps.has(canGC) {
 		return 0, nil
 	}
 	n, err := m.store.(Collector).GC(ctx, time.Now())
+	if m.unsupported(ctx, err, canGC) {
+		return 0, nil
+	}
 	return n, storeErr("gc", err)
 }
 
@@ -35,7 +38,7 @@ func (m *Manager) sweep(interval time.Duration) {
 // maybeGC runs the store's GC in the background with the configured
 // probability (PHP's gc_probability/gc_divisor).
 func (m *Manager) maybeGC() {
-	if m.cfg.GCProbability == 0 || !m.caps.Has(CanGC) {
+	if m.cfg.GCProbability == 0 || !m.caps.has(canGC) {
 		return
 	}
 	if rand.IntN(m.cfg.GCDivisor) >= m.cfg.GCProbability {

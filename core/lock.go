@@ -34,6 +34,9 @@ func (m *Manager) acquire(ctx context.Context, id string) (Lock, error) {
 		m.observe(ctx, Event{Kind: EventLockWait, Duration: time.Since(start)})
 	}
 	if err != nil {
+		if errors.Is(err, ErrNotSupported) {
+			return nil, m.cannotLock(ctx)
+		}
 		if timedOut {
 			return nil, errors.Join(ErrLockTimeout, err)
 		}

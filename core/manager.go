@@ -16,6 +16,46 @@ import (
 // One Manager serves every request of an application; it is safe for
 // concurrent use.
 //
+// The token (by default a cookie holding the ID signed with
+// gorilla/securecookie) is verified and the ID's syntax checked before any
+// store call; a bad token of any kind simply means a new session. Strict
+// mode is always on: an ID the store does not know is never adopted, new
+// IDs are minted server-side only (43 characters of 6 bits, 258 bits from
+// crypto/rand, in PHP's ID alphabet). Every ID, presented or minted by a
+// store, is MinIDLength to MaxIDLength characters of [A-Za-z0-9,-].
+//
+// Everything is lazy. A handler that never touches its session costs no
+// store call; a new session that stays empty costs no store row and no
+// Set-Cookie; an unchanged session is not rewritten — its idle expiry is
+// extended with the store's Touch at most once per Config.TouchInterval.
+// Changes are committed before the first byte of the response, so the
+// cookie always makes it into the headers, and again at the end of the
+// request for changes made while streaming. A response whose session was
+// used carries Cache-Control: no-store and Vary: Cookie (PHP's nocache
+// limiter) unless Config.AllowCaching.
+//
+// Session.Regenerate (after login) moves the data to a new ID and keeps the
+// absolute deadline. The old ID's record becomes a forward to the new one:
+// requests that were already under way when the ID moved (another tab's
+// XHR) follow it, and so do requests arriving within Config.RegenerateGrace;
+// they read and change the new session but are never told its ID, so a
+// token planted before the login never leads to the logged-in session
+// (OWASP ASVS 7.2.4). Later requests with the old token find a dead token.
+// Session.Destroy (logout) deletes the record and expires the cookie;
+// through an old token within the grace period it ends the new session
+// too. Idle and absolute timeouts are both enforced server-side.
+//
+// Under concurrency one rule holds for every store: a change is applied
+// only against the session as the request loaded it, and a 2xx answer
+// means it was. With Config.Locking requests of one session are
+// serialised by the store's Lock. Without it, stores that can
+// compare-and-swap (Swapper) commit against the bytes the request loaded
+// and rebase its changed keys onto a concurrent change: changes to
+// different keys both survive, the same key changed twice is ErrConflict
+// (409). A logout is final either way: no request that loaded the session
+// earlier can write it back. Stores with neither Lock nor Swap get PHP's
+// own guarantee: last write wins.
+//
 // The lifecycle lives in files named after its steps: load.go (token →
 // record → Session), commit.go (which step a commit takes), create.go,
 // update.go (write, swap and merge), regenerate.go, destroy.go, touch.go
@@ -23,7 +63,7 @@ import (
 type Manager struct {
 	cfg    Config
 	store  Store
-	caps   Capability
+	caps   capSet
 	ids    idGenerator
 	tokens *tokens
 	log    *slog.Logger
@@ -37,6 +77,7 @@ type Manager struct {
 	flashKey string
 
 	noSessionLogged atomic.Bool
+	noLockLogged    atomic.Bool
 	plainHTTPWarned atomic.Bool
 
 	// ctx is cancelled by Close: background work (GC) and the cleanup a
@@ -75,14 +116,15 @@ func New(store Store, cfg Config) (*Manager, error) {
 	if _, inMemory := store.(*memstore.Store); !inMemory && len(cfg.Keys) == 0 && cfg.Transport != TransportRawCookie {
 		return nil, errorf(ErrConfig, "Keys are required with %T: a random per-process key would log users out on every restart and on every other server", store)
 	}
-	m := &Manager{cfg: cfg, store: store, caps: Capabilities(store), log: cfg.Logger}
+	m := &Manager{cfg: cfg, store: store, log: cfg.Logger}
+	m.caps.init(capabilitiesOf(store))
 	m.forwardTTL = cfg.RegenerateGrace + max(cfg.LockTimeout, inFlightWindow)
 	m.flashKey = envelopeFlashKey
 	if cfg.PlainRecords {
 		m.flashKey = plainFlashKey
 	}
-	if cfg.Locking && !m.caps.Has(CanLock) {
-		return nil, errorf(ErrConfig, "Locking needs a store with the Lock capability; %T has none", store)
+	if cfg.Locking && !m.caps.has(canLock) {
+		return nil, errorf(ErrConfig, "Locking needs a store that can lock; %T cannot", store)
 	}
 	var err error
 	if m.ids, err = newIDGenerator(cfg.IDLength, cfg.IDBitsPerChar, nil); err != nil {
@@ -92,13 +134,13 @@ func New(store Store, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m.touched.init()
-	if m.caps.Has(CanOpen) {
-		if err := store.(Opener).Open(context.Background()); err != nil {
+	if m.caps.has(canOpen) {
+		if err := store.(Opener).Open(context.Background()); err != nil && !m.unsupported(context.Background(), err, canOpen) {
 			return nil, storeErr("open", err)
 		}
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
-	if m.caps.Has(CanGC) && cfg.GCInterval > 0 {
+	if m.caps.has(canGC) && cfg.GCInterval > 0 {
 		m.goBackground(func() { m.sweep(cfg.GCInterval) })
 	}
 	return m, nil
@@ -117,8 +159,10 @@ func (m *Manager) Close() error {
 	m.cancel()
 	m.bg.Unlock()
 	m.wg.Wait()
-	if m.caps.Has(CanClose) {
-		return m.store.(io.Closer).Close()
+	if m.caps.has(canClose) {
+		if err := m.store.(io.Closer).Close(); !m.unsupported(context.Background(), err, canClose) {
+			return err
+		}
 	}
 	return nil
 }

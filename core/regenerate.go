@@ -35,8 +35,8 @@ func (m *Manager) regenerate(ctx context.Context, s *Session, now time.Time) err
 	}
 	m.unlock(s)
 	m.touched.forget(oldID)
-	if r.user != "" && m.caps.Has(CanIndexUser) {
-		if err := m.store.(UserIndex).RemoveUserSession(ctx, r.user, oldID); err != nil {
+	if r.user != "" && m.caps.has(canIndexUser) {
+		if err := m.store.(UserIndex).RemoveUserSession(ctx, r.user, oldID); err != nil && !m.unsupported(ctx, err, canIndexUser) {
 			m.logWarn(ctx, "sessionkit: user index update failed", oldID, err)
 		}
 	}
@@ -52,12 +52,15 @@ func (m *Manager) regenerate(ctx context.Context, s *Session, now time.Time) err
 // tries again.
 func (m *Manager) forward(ctx context.Context, s *Session, newID string, fwd []byte, now time.Time, r *record, data *[]byte, expiry *time.Time) error {
 	fwdExpiry := now.Add(m.forwardTTL)
-	if s.lock != nil || !m.caps.Has(CanSwap) {
+	if s.lock != nil || !m.caps.has(canSwap) {
 		return m.write(ctx, s.target, s.lock, fwd, fwdExpiry)
 	}
 	sw := m.store.(Swapper)
 	for attempt := 0; attempt < maxSwapAttempts; attempt++ {
 		ok, err := sw.Swap(ctx, s.target, s.loaded, fwd, fwdExpiry)
+		if attempt == 0 && m.unsupported(ctx, err, canSwap) {
+			return m.write(ctx, s.target, nil, fwd, fwdExpiry)
+		}
 		if err != nil {
 			return storeErr("write", err)
 		}

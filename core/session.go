@@ -304,7 +304,10 @@ func (s *Session) Created() time.Time {
 	return s.meta(func(r *record) time.Time { return r.created })
 }
 
-// LastSeen returns when the session was last written.
+// LastSeen returns when the session's record was last written: by the last
+// request that changed it, or — over a store without Touch — that extended
+// its idle expiry by rewriting it. A request that only reads the session
+// does not move it, so it can be older than the user's last request.
 func (s *Session) LastSeen() time.Time {
 	return s.meta(func(r *record) time.Time { return r.written })
 }

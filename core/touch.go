@@ -20,20 +20,23 @@ func (m *Manager) touch(ctx context.Context, s *Session, now time.Time) error {
 	if m.cfg.TouchInterval > 0 && now.Sub(last) < m.cfg.TouchInterval {
 		return nil
 	}
-	if !m.caps.Has(CanTouch) {
-		if s.readOnly {
-			return nil // a read-only session writes nothing
+	if m.caps.has(canTouch) {
+		err := m.store.(Toucher).Touch(ctx, s.target, m.expiry(&s.rec, now))
+		if !m.unsupported(ctx, err, canTouch) {
+			if err != nil {
+				return storeErr("touch", err)
+			}
+			m.touched.set(s.target, now)
+			return nil
 		}
-		if err := m.update(ctx, s, s.rec.payload, now); !errors.Is(err, ErrConflict) {
-			return err
-		}
-		return nil // ended or moved meanwhile: there is nothing of ours to extend
 	}
-	if err := m.store.(Toucher).Touch(ctx, s.target, m.expiry(&s.rec, now)); err != nil {
-		return storeErr("touch", err)
+	if s.readOnly {
+		return nil // a read-only session writes nothing
 	}
-	m.touched.set(s.target, now)
-	return nil
+	if err := m.update(ctx, s, s.rec.payload, now); !errors.Is(err, ErrConflict) {
+		return err
+	}
+	return nil // ended or moved meanwhile: there is nothing of ours to extend
 }
 
 // touchCache remembers when this server last extended a session's expiry,

@@ -22,16 +22,29 @@ func (m *Manager) update(ctx context.Context, s *Session, payload []byte, now ti
 		return err
 	}
 	expiry := m.expiry(&r, now)
-	if s.lock != nil || !m.caps.Has(CanSwap) {
-		if err := m.write(ctx, s.target, s.lock, data, expiry); err != nil {
-			return err
-		}
-		m.stored(ctx, s, r, data, expiry)
-		return nil
+	if s.lock == nil && m.caps.has(canSwap) {
+		return m.swapUpdate(ctx, s, r, data, expiry, now)
 	}
+	if err := m.write(ctx, s.target, s.lock, data, expiry); err != nil {
+		return err
+	}
+	m.stored(ctx, s, r, data, expiry)
+	return nil
+}
+
+// swapUpdate is update by compare-and-swap; without Swap after all
+// (ErrNotSupported) it writes, as update does for stores without it.
+func (m *Manager) swapUpdate(ctx context.Context, s *Session, r record, data []byte, expiry, now time.Time) error {
 	sw := m.store.(Swapper)
 	for attempt := 0; attempt < maxSwapAttempts; attempt++ {
 		ok, err := sw.Swap(ctx, s.target, s.loaded, data, expiry)
+		if attempt == 0 && m.unsupported(ctx, err, canSwap) {
+			if err := m.write(ctx, s.target, nil, data, expiry); err != nil {
+				return err
+			}
+			m.stored(ctx, s, r, data, expiry)
+			return nil
+		}
 		if err != nil {
 			return storeErr("write", err)
 		}

@@ -36,9 +36,6 @@ type Options struct {
 	// after LockTTL, a waiter takes it over, and the old holder's write
 	// through the lock is refused.
 	LockTTL time.Duration
-	// Now is the clock used for expiry and lock deadlines (default
-	// time.Now). Tests set it to control time.
-	Now func() time.Time
 }
 
 // Store keeps sessions in memory, in shards, each with its own lock. It is
@@ -95,14 +92,11 @@ func New(opts Options) *Store {
 		mask:    uint64(p - 1),
 		seed:    maphash.MakeSeed(),
 		lockTTL: opts.LockTTL,
-		now:     opts.Now,
+		now:     time.Now, // tests swap it (export_test.go)
 		done:    make(chan struct{}),
 	}
 	if s.lockTTL <= 0 {
 		s.lockTTL = DefaultLockTTL
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	for i := range s.shards {
 		s.shards[i].m = make(map[string]*entry)

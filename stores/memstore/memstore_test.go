@@ -68,7 +68,7 @@ func TestLockValue(t *testing.T) {
 	}
 }
 
-// clock is a settable time source for Options.Now.
+// clock is a settable time source for NewWithClock.
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -102,7 +102,7 @@ func mustRead(t *testing.T, s *memstore.Store, id string) ([]byte, bool) {
 
 func TestExpiryBoundary(t *testing.T) {
 	clk := newClock()
-	s := memstore.New(memstore.Options{Now: clk.Now})
+	s := memstore.NewWithClock(memstore.Options{}, clk.Now)
 	ctx := context.Background()
 	exp := clk.Now().Add(time.Minute)
 	tests := []struct {
@@ -155,7 +155,7 @@ func TestZeroAndFarExpiry(t *testing.T) {
 
 func TestTouchWithFakeClock(t *testing.T) {
 	clk := newClock()
-	s := memstore.New(memstore.Options{Now: clk.Now})
+	s := memstore.NewWithClock(memstore.Options{}, clk.Now)
 	ctx := context.Background()
 	if err := s.Write(ctx, id(1), []byte("x"), clk.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
@@ -182,7 +182,7 @@ func TestTouchWithFakeClock(t *testing.T) {
 
 func TestGCWithFakeClock(t *testing.T) {
 	clk := newClock()
-	s := memstore.New(memstore.Options{Now: clk.Now, Shards: 4, LockTTL: time.Hour})
+	s := memstore.NewWithClock(memstore.Options{Shards: 4, LockTTL: time.Hour}, clk.Now)
 	ctx := context.Background()
 	const n = 5000 // several sweep chunks per shard
 	for i := 0; i < n; i++ {
@@ -226,7 +226,7 @@ func TestGCWithFakeClock(t *testing.T) {
 // its TTL, so the record it guarded can be collected.
 func TestGCDropsDeadLocks(t *testing.T) {
 	clk := newClock()
-	s := memstore.New(memstore.Options{Now: clk.Now, LockTTL: time.Minute})
+	s := memstore.NewWithClock(memstore.Options{LockTTL: time.Minute}, clk.Now)
 	ctx := context.Background()
 	if err := s.Write(ctx, id(1), []byte("x"), clk.Now().Add(time.Second)); err != nil {
 		t.Fatal(err)
@@ -264,7 +264,7 @@ func (c *countdownCtx) Err() error {
 
 func TestGCStopsWhenContextEnds(t *testing.T) {
 	clk := newClock()
-	s := memstore.New(memstore.Options{Now: clk.Now, Shards: 1})
+	s := memstore.NewWithClock(memstore.Options{Shards: 1}, clk.Now)
 	ctx := context.Background()
 	const n = 10000
 	for i := 0; i < n; i++ {
@@ -399,7 +399,7 @@ func TestClose(t *testing.T) {
 // in the test's hands.
 func TestLockLostWithFakeClock(t *testing.T) {
 	clk := newClock()
-	s := memstore.New(memstore.Options{Now: clk.Now, LockTTL: time.Minute})
+	s := memstore.NewWithClock(memstore.Options{LockTTL: time.Minute}, clk.Now)
 	ctx := context.Background()
 	if err := s.Write(ctx, id(1), []byte("one"), clk.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
@@ -439,7 +439,7 @@ func TestLockLostWithFakeClock(t *testing.T) {
 
 func TestUserIndexPrunedByGC(t *testing.T) {
 	clk := newClock()
-	s := memstore.New(memstore.Options{Now: clk.Now})
+	s := memstore.NewWithClock(memstore.Options{}, clk.Now)
 	ctx := context.Background()
 	soon, later := clk.Now().Add(time.Minute), clk.Now().Add(time.Hour)
 	for i, exp := range []time.Time{soon, soon, later} {

@@ -66,7 +66,7 @@ func New(db *sql.DB, opts Options) (*Store, error) {
 		opts.Table = DefaultTable
 	}
 	if err := checkTable(opts.Table); err != nil {
-		return nil, fmt.Errorf("%w: %v", core.ErrConfig, err)
+		return nil, fmt.Errorf("%v: %w", err, core.ErrConfig)
 	}
 	if opts.LockTTL < 0 {
 		return nil, fmt.Errorf("sqlitestore: %w: negative LockTTL", core.ErrConfig)

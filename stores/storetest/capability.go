@@ -20,7 +20,7 @@ import (
 // absent id. The short record gets 1.5 s and is read again 1.1 s after that
 // expiry, so stores that keep whole seconds are judged fairly.
 func (k *kit) touch(t *testing.T) {
-	s := k.storeWith(t, core.CanTouch, "Touch")
+	s := k.storeWith(t, capTouch, "Touch")
 	tc := s.(core.Toucher)
 	ctx := Context(t)
 
@@ -59,7 +59,7 @@ func (k *kit) touch(t *testing.T) {
 }
 
 func (k *kit) exists(t *testing.T) {
-	s := k.storeWith(t, core.CanExist, "Exists")
+	s := k.storeWith(t, capExist, "Exists")
 	ex := s.(core.Exister)
 	ctx := Context(t)
 	check := func(t *testing.T, id string, want bool) {
@@ -100,7 +100,7 @@ func (k *kit) exists(t *testing.T) {
 var validID = regexp.MustCompile(`^[A-Za-z0-9,-]{16,256}$`)
 
 func (k *kit) createID(t *testing.T) {
-	s := k.storeWith(t, core.CanCreateID, "CreateID")
+	s := k.storeWith(t, capCreateID, "CreateID")
 	cr := s.(core.IDCreator)
 	ctx := Context(t)
 	const n = 1000
@@ -122,7 +122,7 @@ func (k *kit) createID(t *testing.T) {
 
 func (k *kit) gc(t *testing.T) {
 	t.Run("RemovesExpired", func(t *testing.T) {
-		s := k.storeWith(t, core.CanGC, "GC")
+		s := k.storeWith(t, capGC, "GC")
 		ctx := Context(t)
 		const expired, live = 5, 3
 		for i := 0; i < expired; i++ {
@@ -152,8 +152,8 @@ func (k *kit) gc(t *testing.T) {
 	// time GC is given; only then is the locked one expected to go once
 	// it is unlocked.
 	t.Run("KeepsLocked", func(t *testing.T) {
-		s := k.storeWith(t, core.CanGC, "GC")
-		if !core.Capabilities(s).Has(core.CanLock) {
+		s := k.storeWith(t, capGC, "GC")
+		if !supports(t, s, capLock) {
 			t.Skip("store has no Lock")
 		}
 		ctx := Context(t)
@@ -221,7 +221,7 @@ func (k *kit) swap(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := k.storeWith(t, core.CanSwap, "Swap")
+			s := k.storeWith(t, capSwap, "Swap")
 			sw := s.(core.Swapper)
 			ctx := Context(t)
 			id := NewID(t)
@@ -247,7 +247,7 @@ func (k *kit) swap(t *testing.T) {
 	}
 
 	t.Run("NoAliasing", func(t *testing.T) {
-		s := k.storeWith(t, core.CanSwap, "Swap")
+		s := k.storeWith(t, capSwap, "Swap")
 		ctx := Context(t)
 		id := NewID(t)
 		data := []byte("original")
@@ -261,7 +261,7 @@ func (k *kit) swap(t *testing.T) {
 
 	// Concurrent increments through Swap with retries must all count.
 	t.Run("ConcurrentIncrements", func(t *testing.T) {
-		s := k.storeWith(t, core.CanSwap, "Swap")
+		s := k.storeWith(t, capSwap, "Swap")
 		sw := s.(core.Swapper)
 		ctx := Context(t)
 		id := NewID(t)
@@ -295,7 +295,7 @@ func describeOld(old []byte) string {
 }
 
 func (k *kit) open(t *testing.T) {
-	s := k.storeWith(t, core.CanOpen, "Open")
+	s := k.storeWith(t, capOpen, "Open")
 	ctx := Context(t)
 	if err := s.(core.Opener).Open(ctx); err != nil {
 		t.Fatalf("Open: %v", err)
@@ -306,7 +306,7 @@ func (k *kit) open(t *testing.T) {
 }
 
 func (k *kit) close(t *testing.T) {
-	s := k.storeWith(t, core.CanClose, "Close")
+	s := k.storeWith(t, capClose, "Close")
 	ctx := Context(t)
 	id := NewID(t)
 	mustWrite(ctx, t, s, id, []byte("before close"), later())
@@ -316,7 +316,7 @@ func (k *kit) close(t *testing.T) {
 }
 
 func (k *kit) userIndex(t *testing.T) {
-	s := k.storeWith(t, core.CanIndexUser, "UserIndex")
+	s := k.storeWith(t, capIndexUser, "UserIndex")
 	ui := s.(core.UserIndex)
 	ctx := Context(t)
 	user, other := "user-"+NewID(t), "user-"+NewID(t)

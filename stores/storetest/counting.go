@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -15,7 +16,9 @@ var ErrDown = errors.New("storetest: store is down (connection refused)")
 // Counting wraps a store, counts every call made to it (and through its
 // locks), and can play a store that is down. Tests of the Manager and of
 // adapters use it to assert "no store call", "no write" or "one read"
-// exactly. It has the capabilities of the store it wraps, no more.
+// exactly. It has the capabilities of the store it wraps, no more: an
+// optional method the wrapped store lacks answers core.ErrNotSupported
+// (uncounted), and the Manager falls back as if it were absent.
 type Counting struct {
 	Inner core.Store
 	// Down makes every call fail with ErrDown.
@@ -35,7 +38,6 @@ var (
 	_ core.Locker             = (*Counting)(nil)
 	_ core.Collector          = (*Counting)(nil)
 	_ core.UserIndex          = (*Counting)(nil)
-	_ core.CapabilityReporter = (*Counting)(nil)
 )
 
 // Calls is the number of data-path calls so far (GC and the user index
@@ -53,8 +55,11 @@ func (c *Counting) ReadsAll() int64 { return c.Reads.Load() + c.ExistsCalls.Load
 // writes through a lock.
 func (c *Counting) WritesAll() int64 { return c.Writes.Load() + c.Swaps.Load() }
 
-// Capabilities reports the wrapped store's capabilities.
-func (c *Counting) Capabilities() core.Capability { return core.Capabilities(c.Inner) }
+// errNotSupported is what Counting answers for a method the wrapped store
+// lacks.
+func errNotSupported(method string) error {
+	return fmt.Errorf("storetest: the wrapped store has no %s: %w", method, core.ErrNotSupported)
+}
 
 // count records one call of counter and reports the store being down.
 func (c *Counting) count(counter *atomic.Int64) error {
@@ -87,38 +92,58 @@ func (c *Counting) Destroy(ctx context.Context, id string) error {
 }
 
 func (c *Counting) Touch(ctx context.Context, id string, exp time.Time) error {
+	t, ok := c.Inner.(core.Toucher)
+	if !ok {
+		return errNotSupported("Touch")
+	}
 	if err := c.count(&c.Touches); err != nil {
 		return err
 	}
-	return c.Inner.(core.Toucher).Touch(ctx, id, exp)
+	return t.Touch(ctx, id, exp)
 }
 
 func (c *Counting) Exists(ctx context.Context, id string) (bool, error) {
+	e, ok := c.Inner.(core.Exister)
+	if !ok {
+		return false, errNotSupported("Exists")
+	}
 	if err := c.count(&c.ExistsCalls); err != nil {
 		return false, err
 	}
-	return c.Inner.(core.Exister).Exists(ctx, id)
+	return e.Exists(ctx, id)
 }
 
 func (c *Counting) Swap(ctx context.Context, id string, old, new []byte, exp time.Time) (bool, error) {
+	sw, ok := c.Inner.(core.Swapper)
+	if !ok {
+		return false, errNotSupported("Swap")
+	}
 	if err := c.count(&c.Swaps); err != nil {
 		return false, err
 	}
-	return c.Inner.(core.Swapper).Swap(ctx, id, old, new, exp)
+	return sw.Swap(ctx, id, old, new, exp)
 }
 
 func (c *Counting) GC(ctx context.Context, now time.Time) (int, error) {
+	g, ok := c.Inner.(core.Collector)
+	if !ok {
+		return 0, errNotSupported("GC")
+	}
 	if err := c.count(&c.GCs); err != nil {
 		return 0, err
 	}
-	return c.Inner.(core.Collector).GC(ctx, now)
+	return g.GC(ctx, now)
 }
 
 func (c *Counting) Lock(ctx context.Context, id string) (core.Lock, error) {
+	lk, ok := c.Inner.(core.Locker)
+	if !ok {
+		return nil, errNotSupported("Lock")
+	}
 	if err := c.count(&c.Locks); err != nil {
 		return nil, err
 	}
-	l, err := c.Inner.(core.Locker).Lock(ctx, id)
+	l, err := lk.Lock(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -126,15 +151,27 @@ func (c *Counting) Lock(ctx context.Context, id string) (core.Lock, error) {
 }
 
 func (c *Counting) AddUserSession(ctx context.Context, user, id string, exp time.Time) error {
-	return c.Inner.(core.UserIndex).AddUserSession(ctx, user, id, exp)
+	u, ok := c.Inner.(core.UserIndex)
+	if !ok {
+		return errNotSupported("UserIndex")
+	}
+	return u.AddUserSession(ctx, user, id, exp)
 }
 
 func (c *Counting) RemoveUserSession(ctx context.Context, user, id string) error {
-	return c.Inner.(core.UserIndex).RemoveUserSession(ctx, user, id)
+	u, ok := c.Inner.(core.UserIndex)
+	if !ok {
+		return errNotSupported("UserIndex")
+	}
+	return u.RemoveUserSession(ctx, user, id)
 }
 
 func (c *Counting) UserSessions(ctx context.Context, user string) ([]string, error) {
-	return c.Inner.(core.UserIndex).UserSessions(ctx, user)
+	u, ok := c.Inner.(core.UserIndex)
+	if !ok {
+		return nil, errNotSupported("UserIndex")
+	}
+	return u.UserSessions(ctx, user)
 }
 
 // countingLock counts the reads and writes made through a held lock, and

@@ -29,8 +29,9 @@
 // already-cancelled context makes every call fail, and 16 goroutines mixing
 // reads, writes and destroys see their own data intact.
 //
-// Each optional capability that core.Capabilities reports (Touch, Exists,
-// CreateID, GC, Lock, Swap, Open, Close, UserIndex) has its own subtest; a
+// Each optional capability the store has (Touch, Exists, CreateID, GC,
+// Lock, Swap, Open, Close, UserIndex: the method is there and a harmless
+// probe call does not answer core.ErrNotSupported) has its own subtest; a
 // capability the store lacks is skipped with "store has no X", which is
 // expected. Lock subtests check mutual exclusion by ordering, not timing; a
 // lock that outlives its TTL is only checked when the caller passes LockTTL

@@ -224,7 +224,7 @@ func TwoAppServers(t *testing.T, newPair func(t *testing.T) (a, b core.Store)) {
 	for _, locking := range []bool{false, true} {
 		t.Run(fmt.Sprintf("Locking=%v", locking), func(t *testing.T) {
 			sa, sb := newPair(t)
-			if locking && !core.Capabilities(sa).Has(core.CanLock) {
+			if locking && !supports(t, sa, capLock) {
 				t.Skip("store has no Lock")
 			}
 			twoAppServers(t, NewApp(t, sa, locking).URL, NewApp(t, sb, locking).URL)

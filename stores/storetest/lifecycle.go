@@ -56,7 +56,7 @@ func Lifecycle(t *testing.T, rounds int, newStore func(t *testing.T) core.Store)
 	} {
 		locking := mode.locking
 		t.Run(mode.name, func(t *testing.T) {
-			if locking && !core.Capabilities(newStore(t)).Has(core.CanLock) {
+			if locking && !supports(t, newStore(t), capLock) {
 				return // nothing to check: the store cannot lock
 			}
 			app := newGatedApp(t, newStore(t), mode.cfg)

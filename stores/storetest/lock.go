@@ -32,7 +32,7 @@ func (k *kit) lock(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := k.storeWith(t, core.CanLock, "Lock")
+			s := k.storeWith(t, capLock, "Lock")
 			tt.run(t, s, s.(core.Locker))
 		})
 	}
@@ -195,7 +195,7 @@ func (k *kit) lockCreatesNoRecord(t *testing.T, s core.Store, lk core.Locker) {
 	}
 	mustUnlock(ctx, t, l)
 	wantAbsent(ctx, t, s, id)
-	if ex, ok := s.(core.Exister); ok && core.Capabilities(s).Has(core.CanExist) {
+	if ex, ok := s.(core.Exister); ok && supports(t, s, capExist) {
 		found, err := ex.Exists(ctx, id)
 		if err != nil {
 			t.Fatalf("Exists: %v", err)

@@ -83,10 +83,10 @@ func (k *kit) store(t *testing.T) core.Store {
 }
 
 // storeWith returns a fresh store for t and skips t when it lacks c.
-func (k *kit) storeWith(t *testing.T, c core.Capability, name string) core.Store {
+func (k *kit) storeWith(t *testing.T, c capability, name string) core.Store {
 	t.Helper()
 	s := k.store(t)
-	if !core.Capabilities(s).Has(c) {
+	if !supports(t, s, c) {
 		t.Skip("store has no " + name)
 	}
 	return s

@@ -194,8 +194,8 @@ func TestFuncStoreMinimal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c := core.Capabilities(s); c != 0 {
-			t.Fatalf("a store of Read, Write and Destroy reports capabilities %b, want none", c)
+		if err := s.(core.Toucher).Touch(context.Background(), storetest.NewID(t), time.Now()); !errors.Is(err, core.ErrNotSupported) {
+			t.Fatalf("Touch of a store without the function: err = %v, want core.ErrNotSupported", err)
 		}
 		return s
 	})

@@ -54,7 +54,7 @@ const targetSessions = 10
 // so a shared backend is fine.
 func UserIndexAtScale(t *testing.T, store core.Store, others int, seed func(ctx context.Context, batch []Seed) error) {
 	t.Helper()
-	if !core.Capabilities(store).Has(core.CanIndexUser) {
+	if !supports(t, store, capIndexUser) {
 		t.Fatalf("storetest: %T has no UserIndex capability", store)
 	}
 	ctx := Context(t)
@@ -82,7 +82,7 @@ func UserIndexAtScale(t *testing.T, store core.Store, others int, seed func(ctx 
 	t.Logf("seeded %d sessions of %d other users in %v", others, (others+targetSessions-1)/targetSessions, time.Since(start).Round(time.Millisecond))
 
 	for _, locking := range []bool{false, true} {
-		if locking && !core.Capabilities(store).Has(core.CanLock) {
+		if locking && !supports(t, store, capLock) {
 			continue
 		}
 		t.Run(fmt.Sprintf("Locking=%v", locking), func(t *testing.T) {
