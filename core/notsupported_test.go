@@ -84,9 +84,9 @@ func (u *unsupporting) count(method string) int {
 }
 
 func (u *unsupporting) Touch(context.Context, string, time.Time) error { return u.no("Touch") }
-func (u *unsupporting) Exists(context.Context, string) (bool, error)  { return false, u.no("Exists") }
-func (u *unsupporting) CreateID(context.Context) (string, error)      { return "", u.no("CreateID") }
-func (u *unsupporting) GC(context.Context, time.Time) (int, error)    { return 0, u.no("GC") }
+func (u *unsupporting) Exists(context.Context, string) (bool, error)   { return false, u.no("Exists") }
+func (u *unsupporting) CreateID(context.Context) (string, error)       { return "", u.no("CreateID") }
+func (u *unsupporting) GC(context.Context, time.Time) (int, error)     { return 0, u.no("GC") }
 func (u *unsupporting) Lock(context.Context, string) (core.Lock, error) {
 	return nil, u.no("Lock")
 }

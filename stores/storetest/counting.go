@@ -31,13 +31,13 @@ type Counting struct {
 func NewCounting(inner core.Store) *Counting { return &Counting{Inner: inner} }
 
 var (
-	_ core.Store              = (*Counting)(nil)
-	_ core.Toucher            = (*Counting)(nil)
-	_ core.Exister            = (*Counting)(nil)
-	_ core.Swapper            = (*Counting)(nil)
-	_ core.Locker             = (*Counting)(nil)
-	_ core.Collector          = (*Counting)(nil)
-	_ core.UserIndex          = (*Counting)(nil)
+	_ core.Store     = (*Counting)(nil)
+	_ core.Toucher   = (*Counting)(nil)
+	_ core.Exister   = (*Counting)(nil)
+	_ core.Swapper   = (*Counting)(nil)
+	_ core.Locker    = (*Counting)(nil)
+	_ core.Collector = (*Counting)(nil)
+	_ core.UserIndex = (*Counting)(nil)
 )
 
 // Calls is the number of data-path calls so far (GC and the user index
