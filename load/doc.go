@@ -8,6 +8,13 @@
 //	make load                                  # about 3 minutes on 2 cores
 //	make load LOADFLAGS='-rounds 9 -duration 5s'
 //	cd load && go run . -frameworks gin -libs bare,sessionkit -endpoints read
+//	cd load && go run . -endpoints read -profile /tmp/prof   # then: go tool pprof /tmp/prof/gin-sessionkit.cpu
+//
+// With -profile every server writes its CPU profile (FRAMEWORK-LIB.cpu)
+// and its allocation profile (FRAMEWORK-LIB.allocs; go tool pprof
+// -sample_index=alloc_objects) into that directory when it stops: one
+// server serves its configuration's every endpoint and round, so narrow
+// the run to the endpoint to look at.
 //
 // It builds ./server once and starts one child per configuration, listening
 // on 127.0.0.1 only. The client is in this process: keep-alive connections

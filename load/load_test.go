@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,8 +19,9 @@ import (
 func TestPipeline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	profiles := t.TempDir()
 	o, _, err := parseFlags([]string{"-frameworks", "nethttp", "-libs", "bare,sessionkit",
-		"-rounds", "1", "-duration", "200ms", "-warmup", "50ms", "-conns", "8"})
+		"-rounds", "1", "-duration", "200ms", "-warmup", "50ms", "-conns", "8", "-profile", profiles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +62,14 @@ func TestPipeline(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "- command: ") || !strings.Contains(out.String(), "- Go: go") {
 		t.Errorf("report without the command or the Go version:\n%s", out.String())
+	}
+	// -profile: every server wrote its CPU and allocation profiles (pprof's
+	// gzipped protobuf) before it exited.
+	for _, name := range []string{"nethttp-bare.cpu", "nethttp-bare.allocs", "nethttp-sessionkit.cpu", "nethttp-sessionkit.allocs"} {
+		b, err := os.ReadFile(filepath.Join(profiles, name))
+		if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("profile %s: %d bytes, %v", name, len(b), err)
+		}
 	}
 }
 
