@@ -469,12 +469,15 @@ func TestClusterFaults(t *testing.T) {
 			// The node dies just before the commit's script goes out and
 			// comes back half a second later, while a locked write is
 			// still being settled.
-			var returned time.Time
+			var (
+				returned time.Time
+				startErr error
+			)
 			started := make(chan struct{})
 			kill := func() {
 				victim.kill(t)
 				time.AfterFunc(500*time.Millisecond, func() {
-					victim.start(t)
+					startErr = victim.startErr()
 					returned = time.Now()
 					close(started)
 				})
@@ -485,6 +488,9 @@ func TestClusterFaults(t *testing.T) {
 				t.Fatalf("%s: /inc = %d without reaching the commit", u.name, code)
 			}
 			<-started
+			if startErr != nil {
+				t.Fatal(startErr)
+			}
 			if code != http.StatusServiceUnavailable {
 				t.Fatalf("%s: /inc whose commit met a dead node = %d, want 503", u.name, code)
 			}

@@ -61,11 +61,19 @@ func (n *node) addr() string { return "127.0.0.1:" + strconv.Itoa(n.port) }
 // until it answers PING, up to ten seconds.
 func (n *node) start(t testing.TB) {
 	t.Helper()
+	if err := n.startErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startErr is start for a goroutine other than the test's: it returns
+// the error instead of ending the test.
+func (n *node) startErr() error {
 	var argv []string
 	if n.conf != "" {
 		path := filepath.Join(n.dir, "node.conf")
 		if err := os.WriteFile(path, []byte(n.conf), 0o600); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		argv = append(argv, path)
 	}
@@ -74,7 +82,8 @@ func (n *node) start(t testing.TB) {
 	argv = append(argv, n.args...)
 	n.cmd = exec.Command(n.bin, argv...)
 	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", n.bin, err)
+		n.cmd = nil
+		return fmt.Errorf("start %s: %w", n.bin, err)
 	}
 	n.exited = make(chan struct{})
 	go func(cmd *exec.Cmd, exited chan struct{}) {
@@ -88,15 +97,15 @@ func (n *node) start(t testing.TB) {
 		err := c.Ping(ctx).Err()
 		cancel()
 		if err == nil {
-			return
+			return nil
 		}
 		select {
 		case <-n.exited:
-			t.Fatalf("redis-server on port %d exited at start: %s", n.port, n.logTail())
+			return fmt.Errorf("redis-server on port %d exited at start: %s", n.port, n.logTail())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("redis-server on port %d did not answer: %s", n.port, n.logTail())
+	return fmt.Errorf("redis-server on port %d did not answer: %s", n.port, n.logTail())
 }
 
 // logTail returns the end of the node's log, for a failure message.

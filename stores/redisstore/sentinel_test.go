@@ -251,6 +251,14 @@ func failover(t *testing.T, locking, partition bool, wait int) failoverResult {
 			}
 		}
 	}
+	// halt stops the load and waits for it; it also runs when the test
+	// ends early, before the app server closes.
+	var haltOnce sync.Once
+	halt := func() {
+		haltOnce.Do(func() { close(stop) })
+		wg.Wait()
+	}
+	t.Cleanup(halt)
 	browsers := make([]*http.Client, users)
 	acked := make([]int, users) // the highest count each user was told
 	for u := range browsers {
@@ -365,8 +373,7 @@ func failover(t *testing.T, locking, partition bool, wait int) failoverResult {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	close(stop)
-	wg.Wait()
+	halt()
 	if !recovered {
 		t.Fatalf("requests did not recover within 30 s of the failover: successes per user after it %v", okAfter)
 	}

@@ -34,9 +34,24 @@ func TestWaitReplicas(t *testing.T) {
 		}
 		return err
 	})
-	c := redis.NewClient(&redis.Options{Addr: master.addr(), DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second, ContextTimeoutEnabled: true})
+	// A replica that just came online may take a moment to acknowledge
+	// its first write (seen on a loaded machine): wait until it does.
+	waitFor(t, 10*time.Second, "the replica acknowledging writes", func() error {
+		cmds, err := mc.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, "sktest:warmup", "1", time.Minute)
+			p.Do(ctx, "wait", 1, 500)
+			return nil
+		})
+		if err == nil {
+			if n, _ := cmds[1].(*redis.Cmd).Int64(); n != 1 {
+				err = errors.New("WAIT answered 0")
+			}
+		}
+		return err
+	})
+	c := redis.NewClient(&redis.Options{Addr: master.addr(), DialTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: time.Second, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
-	s := newStore(t, c, Options{WaitReplicas: 1, WaitTimeout: 200 * time.Millisecond})
+	s := newStore(t, c, Options{WaitReplicas: 1}) // WaitTimeout 500 ms
 	// Fresh scripts on a fresh server: NOSCRIPT is answered by loading them.
 	exp := time.Now().Add(time.Hour)
 	id := storetest.NewID(t)
