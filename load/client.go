@@ -137,9 +137,18 @@ type result struct {
 	firstErr             error
 }
 
+// cpuPerRequest is the server's CPU time per request in µs, or 0 when
+// unknown.
+func (r result) cpuPerRequest() float64 {
+	if r.serverCPU <= 0 || r.rps <= 0 {
+		return 0
+	}
+	return r.serverCPU / r.rps * 1e6
+}
+
 func (r result) String() string {
-	s := fmt.Sprintf("%s %s %s: %.0f req/s, p50 %s, p99 %s, server CPU %s, client CPU %s",
-		r.framework, r.lib, r.endpoint, r.rps, fmtDuration(r.p50), fmtDuration(r.p99), fmtCPU(r.serverCPU), fmtCPU(r.clientCPU))
+	s := fmt.Sprintf("%s %s %s: %.0f req/s, p50 %s, p99 %s, server CPU %s (%s per request), client CPU %s",
+		r.framework, r.lib, r.endpoint, r.rps, fmtDuration(r.p50), fmtDuration(r.p99), fmtCPU(r.serverCPU), fmtMicros(r.cpuPerRequest()), fmtCPU(r.clientCPU))
 	if r.errors > 0 {
 		s += fmt.Sprintf(", %d failed connections (first: %v)", r.errors, r.firstErr)
 	}

@@ -39,7 +39,7 @@ func TestPipeline(t *testing.T) {
 	want := map[string]bool{"bare read = write": false, "**sessionkit** read": false, "**sessionkit** write": false}
 	for _, line := range strings.Split(out.String(), "\n") {
 		cells := strings.Split(line, "|")
-		if len(cells) != 13 || strings.TrimSpace(cells[1]) != "net/http" {
+		if len(cells) != 15 || strings.TrimSpace(cells[1]) != "net/http" {
 			continue
 		}
 		row := strings.TrimSpace(cells[2]) + " " + strings.TrimSpace(cells[3])
@@ -51,7 +51,12 @@ func TestPipeline(t *testing.T) {
 		if rps, err := strconv.ParseFloat(strings.TrimSpace(cells[4]), 64); err != nil || rps <= 0 {
 			t.Errorf("row %q: req/s %q", row, cells[4])
 		}
-		if failed := strings.TrimSpace(cells[11]); failed != "0" {
+		if us := strings.TrimSuffix(strings.TrimSpace(cells[9]), " µs"); us != "?" {
+			if v, err := strconv.ParseFloat(us, 64); err != nil || v <= 0 {
+				t.Errorf("row %q: server CPU per request %q", row, cells[9])
+			}
+		}
+		if failed := strings.TrimSpace(cells[13]); failed != "0" {
 			t.Errorf("row %q: %s failed connections", row, failed)
 		}
 	}

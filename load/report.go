@@ -47,11 +47,11 @@ func report(out io.Writer, o options, pin *pinning, results []result, took time.
 	fmt.Fprintf(w, "- CPU: %s, %s\n", cpuModel(), pin)
 	fmt.Fprintf(w, "- load: %d keep-alive connections, one session each (created by its first request, not measured); per configuration and round %s of warm-up, then %s measured; %d rounds, interleaved framework by framework (bare, sessionkit, sessionkit with locking, peer); %s\n",
 		o.conns, o.warmup, o.duration, o.rounds, time.Now().UTC().Format("2006-01-02"))
-	fmt.Fprintf(w, "- medians over the rounds; \"vs bare\" is the median of each round's ratio to that round's bare run; CPU is the share of one CPU the server and the client used while measured; bare has no session middleware (its /read and /write are the same handler)\n")
+	fmt.Fprintf(w, "- medians over the rounds; \"vs bare\" is the median of each round's ratio to that round's bare run; CPU is the share of one CPU the server and the client used while measured; server CPU per request is the server's CPU time (user and system, from /proc) over the requests it answered, which other work on the machine disturbs far less than req/s and latency; bare has no session middleware (its /read and /write are the same handler)\n")
 	fmt.Fprintf(w, "- took %s\n\n", took.Round(time.Second))
 
-	fmt.Fprintln(w, "| framework | library | endpoint | req/s | p50 | p99 | req/s vs bare | p99 vs bare | server CPU | client CPU | failed conns |")
-	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| framework | library | endpoint | req/s | p50 | p99 | req/s vs bare | p99 vs bare | server CPU per request | CPU per request vs bare | server CPU | client CPU | failed conns |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	failed := 0
 	// A pinned client near the capacity of its CPUs may be what limits
 	// bare; unpinned, client and servers share the CPUs anyway.
@@ -68,12 +68,15 @@ func report(out io.Writer, o options, pin *pinning, results []result, took time.
 			continue
 		}
 		bare := config{c.framework, "bare", "read"}
-		var rpsRatio, p99Ratio []float64
+		var rpsRatio, p99Ratio, cpuRatio []float64
 		for _, r := range rs {
 			for _, b := range results {
 				if b.config == bare && b.round == r.round && b.rps > 0 && b.p99 > 0 {
 					rpsRatio = append(rpsRatio, r.rps/b.rps)
 					p99Ratio = append(p99Ratio, float64(r.p99)/float64(b.p99))
+					if r.cpuPerRequest() > 0 && b.cpuPerRequest() > 0 {
+						cpuRatio = append(cpuRatio, r.cpuPerRequest()/b.cpuPerRequest())
+					}
 				}
 			}
 		}
@@ -90,12 +93,13 @@ func report(out io.Writer, o options, pin *pinning, results []result, took time.
 			}
 			return fmt.Sprintf("%.2f", median(v))
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %d |\n",
+		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n",
 			frameworkNames[c.framework], libraryName(c.framework, c.lib), endpointName(c),
 			median(field(rs, func(r result) float64 { return r.rps })),
 			fmtDuration(time.Duration(median(field(rs, func(r result) float64 { return float64(r.p50) })))),
 			fmtDuration(time.Duration(median(field(rs, func(r result) float64 { return float64(r.p99) })))),
 			ratio(rpsRatio), ratio(p99Ratio),
+			fmtMicros(median(field(rs, result.cpuPerRequest))), ratio(cpuRatio),
 			fmtCPU(median(field(rs, func(r result) float64 { return r.serverCPU }))),
 			fmtCPU(median(field(rs, func(r result) float64 { return r.clientCPU }))),
 			errs)
@@ -148,6 +152,14 @@ func fmtDuration(d time.Duration) string {
 		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
 	}
 	return fmt.Sprintf("%d µs", d.Microseconds())
+}
+
+// fmtMicros formats a CPU time per request given in µs ("?" when unknown).
+func fmtMicros(us float64) string {
+	if us <= 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.1f µs", us)
 }
 
 func fmtCPU(share float64) string {
