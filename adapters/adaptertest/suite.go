@@ -475,10 +475,12 @@ func testManySessions(t *testing.T, e *env) {
 		go func() {
 			defer wg.Done()
 			c := e.client()
-			if _, err := c.Get(e.base + "/new"); err != nil {
+			res, err := c.Get(e.base + "/new")
+			if err != nil {
 				errs <- err.Error()
 				return
 			}
+			res.Body.Close()
 			for r := range rounds {
 				res, err := c.Get(e.base + "/incr")
 				if err != nil {

@@ -5,6 +5,7 @@ go 1.22
 require (
 	github.com/labstack/echo/v4 v4.13.3
 	github.com/sessionkit/sessionkit v0.1.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (

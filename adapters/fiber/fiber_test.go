@@ -82,6 +82,10 @@ func serve(t *testing.T, a *fiber.App) string {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
+	// fasthttp's worker pool sweeps idle workers every MaxIdleWorkerDuration
+	// (10 s by default) and notices Shutdown only then: a short one ends
+	// the sweeper with the test (goleak, leak_test.go).
+	a.Server().MaxIdleWorkerDuration = 20 * time.Millisecond
 	go func() { done <- a.Listener(ln) }()
 	t.Cleanup(func() {
 		// fasthttp's Shutdown waits for every open connection, and the
