@@ -103,7 +103,9 @@
 // write's reply is lost, Write asks Redis (settleScript): "applied" makes
 // Write return nil; otherwise the fence is closed, so the write can never
 // apply later, the lock is released, and Write returns the error — a 5xx
-// from the Manager then always means "not applied". Only if Redis stays
+// from the Manager then always means "not applied" (with WaitReplicas, a
+// write that applied but that no replica acknowledged is an error too:
+// see "Replication and failover"). Only if Redis stays
 // unreachable for the whole settling time (five seconds) does Write return
 // an error saying the outcome is unknown; the store then settles the write
 // in the background once Redis answers, so it does not apply at some later

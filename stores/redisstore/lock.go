@@ -258,6 +258,17 @@ func (l *lock) writeScripted(ctx context.Context, data []byte, ms int64) error {
 			l.released = true // settleScript released the lock
 			return wrap("write", err)
 		}
+		if l.s.opts.WaitReplicas > 0 {
+			// It applied, but the WAIT that followed it got no answer.
+			// Replication is one ordered stream: a replica that has a
+			// later write has this one. Touch the fence (it exists: the
+			// write recorded itself there) and wait for that.
+			l.released = true // the write script released the lock
+			_, werr := l.s.replicated(ctx, nil, func(p redis.Pipeliner) redis.Cmder {
+				return p.PExpire(ctx, fence, l.s.opts.LockTTL)
+			})
+			return wrap("write", werr)
+		}
 		n = 1
 	}
 	if n != 1 {

@@ -1,10 +1,12 @@
 package redisstore
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -51,6 +53,8 @@ func TestWaitReplicas(t *testing.T) {
 	})
 	c := redis.NewClient(&redis.Options{Addr: master.addr(), DialTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: time.Second, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
+	lost := &pipelineReplyLost{}
+	c.AddHook(lost)
 	s := newStore(t, c, Options{WaitReplicas: 1}) // WaitTimeout 500 ms
 	// Fresh scripts on a fresh server: NOSCRIPT is answered by loading them.
 	exp := time.Now().Add(time.Hour)
@@ -69,6 +73,16 @@ func TestWaitReplicas(t *testing.T) {
 	if got, err := rc.Get(ctx, s.key(id)).Result(); err != nil || got != "v3" {
 		t.Fatalf("the replica has %q, %v; want v3 (WAIT returned before it had it)", got, err)
 	}
+	// A locked write whose reply (and its WAIT's) is lost: settled as
+	// applied, and acknowledged only once a replica confirms it.
+	l = mustLock(ctx, t, s, id)
+	lost.armed.Store(true)
+	if err := l.(core.LockedWriter).Write(ctx, []byte("v3b"), exp); err != nil {
+		t.Fatalf("locked Write that applied, reply lost, replica up: %v", err)
+	}
+	if got, err := rc.Get(ctx, s.key(id)).Result(); err != nil || got != "v3b" {
+		t.Fatalf("the replica has %q, %v; want v3b", got, err)
+	}
 
 	p := replica.cmd.Process
 	if err := p.Signal(syscall.SIGSTOP); err != nil {
@@ -81,11 +95,17 @@ func TestWaitReplicas(t *testing.T) {
 			t.Fatalf("%s with the replica stalled: %v, want a not-acknowledged error", what, err)
 		}
 	}
-	_, err := s.Swap(ctx, id, []byte("v3"), []byte("v4"), exp)
+	_, err := s.Swap(ctx, id, []byte("v3b"), []byte("v4"), exp)
 	wantUnacked("Swap", err)
 	wantUnacked("Write", s.Write(ctx, id, []byte("v5"), exp))
 	l = mustLock(ctx, t, s, id)
 	wantUnacked("locked Write", l.(core.LockedWriter).Write(ctx, []byte("v6"), exp))
+	if err := l.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l = mustLock(ctx, t, s, id)
+	lost.armed.Store(true)
+	wantUnacked("locked Write whose reply was lost", l.(core.LockedWriter).Write(ctx, []byte("v6b"), exp))
 	if err := l.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -109,4 +129,27 @@ func TestWaitReplicas(t *testing.T) {
 		return s.Write(ctx, id, []byte("v8"), exp)
 	})
 	storetest.MustGet(t, br, app.URL+"/inc", "")
+}
+
+// pipelineReplyLost lets the next pipeline run once armed, then drops all
+// its replies: the commands applied, the caller sees a timeout.
+type pipelineReplyLost struct {
+	armed atomic.Bool
+}
+
+func (h *pipelineReplyLost) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *pipelineReplyLost) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (h *pipelineReplyLost) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if !h.armed.CompareAndSwap(true, false) {
+			return next(ctx, cmds)
+		}
+		_ = next(ctx, cmds)
+		for _, c := range cmds {
+			c.SetErr(errLostReply)
+		}
+		return errLostReply
+	}
 }
