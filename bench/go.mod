@@ -19,6 +19,7 @@ require (
 	github.com/sessionkit/sessionkit/adapters/fiberv3 v0.1.0
 	github.com/sessionkit/sessionkit/adapters/gin v0.1.0
 	github.com/valyala/fasthttp v1.69.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (

@@ -24,6 +24,7 @@ require (
 	github.com/sessionkit/sessionkit/stores/redisstore v0.1.0
 	go.opentelemetry.io/otel/exporters/prometheus v0.68.0
 	go.opentelemetry.io/otel/sdk/metric v1.46.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (

@@ -14,6 +14,7 @@ require (
 	github.com/sessionkit/sessionkit/adapters/echo v0.1.0
 	github.com/sessionkit/sessionkit/adapters/fiber v0.1.0
 	github.com/sessionkit/sessionkit/adapters/gin v0.1.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (

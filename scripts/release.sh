@@ -7,10 +7,12 @@
 # the working tree from a local module proxy (internal/tools/modproxy).
 #
 #   scripts/release.sh version         # the version the go.mod files require now
+#   scripts/release.sh check           # one version, no replace in any go.mod, go.work complete
 #   scripts/release.sh proxy DIR       # write the local proxy of the working tree to DIR
 #   scripts/release.sh tidy            # go mod tidy in every module, against that proxy
 #   scripts/release.sh work            # rewrite go.work: every module, at the version required
 #   scripts/release.sh consumers       # build and run scripts/consumers/* from outside the repo
+#   scripts/release.sh alone DIR ARGS  # go ARGS in one module outside the workspace
 #   scripts/release.sh bump v0.2.0     # require v0.2.0 of every sibling, then tidy
 #   scripts/release.sh tags            # print (TAG=1: create) one lightweight tag per module
 #
@@ -43,6 +45,30 @@ version() {
 	echo "$versions"
 }
 
+# check: what a consumer's build needs of the go.mod files, and what the
+# workspace needs of go.work.
+check() {
+	local v dir path bad=0 listed
+	v=$(version) || return 1
+	listed=$(go work edit -json | grep -oE '"DiskPath": "[^"]*"' | sed 's/.*: "//; s/"$//' | sort -u)
+	for dir in $(modules); do
+		if grep -qE '^[[:space:]]*replace([[:space:]]|\()' "$dir/go.mod"; then
+			echo "release.sh check: $dir/go.mod has a replace directive, which a consumer's build ignores; the workspace (go.work) joins the modules" >&2
+			bad=1
+		fi
+		if ! grep -qxF "$dir" <<<"$listed"; then
+			echo "release.sh check: go.work does not use $dir (scripts/release.sh work rewrites it)" >&2
+			bad=1
+		fi
+		path=$(cd "$dir" && GOWORK=off go list -m)
+		if ! grep -qxF "replace $path $v => $dir" go.work; then
+			echo "release.sh check: go.work does not replace $path $v => $dir (scripts/release.sh work rewrites it)" >&2
+			bad=1
+		fi
+	done
+	return $bad
+}
+
 # proxy DIR [VERSION]: the GOPROXY file tree of every module of the working tree.
 proxy() {
 	local out=$1 v=${2:-$(version)}
@@ -52,8 +78,10 @@ proxy() {
 # outside CMD...: runs CMD as the go command runs outside the workspace for a
 # consumer, with its own module cache, our proxy ($proxydir) first, then the
 # machine's module cache as a second, local proxy, then the usual GOPROXY.
+# -trimpath keeps file paths out of the build, so that the build cache
+# serves packages already compiled from the machine's own module cache.
 outside() {
-	GOWORK=off GOFLAGS="-mod=mod -modcacherw" GOTOOLCHAIN=local \
+	GOWORK=off GOFLAGS="-mod=mod -modcacherw -trimpath" GOTOOLCHAIN=local \
 		GOPATH="$scratch/gopath" GOMODCACHE="$scratch/modcache" \
 		GOPROXY="file://$proxydir,file://$origcache/cache/download,$origproxy" \
 		GONOSUMDB="$prefix" GONOSUMCHECK=1 GOPRIVATE= GONOPROXY= "$@"
@@ -69,19 +97,37 @@ setup_outside() {
 	proxy "$proxydir" "$@"
 }
 
-# tidy: go mod tidy in every module, resolving the siblings from the proxy of
-# the working tree. Twice: the second pass serves the modules as the first
-# pass left them, so go.sum lines of siblings match what gets published.
+# unsum FILE: drops the go.sum lines of our own modules. They would record
+# the hash of the working tree as it was when written, which the go command
+# takes for the published version: stale (a "SECURITY ERROR") at the next
+# edit of the root, and never needed in the workspace. Without them a build
+# outside the workspace says which line is missing, after a release.
+unsum() {
+	[ ! -f "$1" ] || sed -i "\#^$prefix[/ ]#d" "$1"
+}
+
+# tidy: go mod tidy in every module (in parallel), resolving the siblings
+# from the proxy of the working tree.
 tidy() {
 	setup_outside
-	local pass dir
-	for pass in 1 2; do
-		[ "$pass" = 1 ] || { rm -rf "$proxydir" && proxy "$proxydir"; }
-		for dir in $(modules); do
-			echo "=== tidy ${dir#./} (pass $pass)"
-			(cd "$dir" && outside go mod tidy)
-		done
+	local dir pids=() failed=0
+	for dir in $(modules); do
+		unsum "$dir/go.sum"
+		(cd "$dir" && outside go mod tidy >"$scratch/tidy.${dir//\//_}.log" 2>&1) &
+		pids+=($!)
 	done
+	for dir in $(modules); do
+		if wait "${pids[0]}"; then
+			echo "tidy ${dir#./}: ok"
+		else
+			echo "tidy ${dir#./} FAILED:" >&2
+			sed 's/^/    /' "$scratch/tidy.${dir//\//_}.log" >&2
+			failed=1
+		fi
+		pids=("${pids[@]:1}")
+		unsum "$dir/go.sum"
+	done
+	return $failed
 }
 
 # work: go.work uses every module, with the highest go line among them. A
@@ -118,6 +164,20 @@ bump() {
 	tidy
 }
 
+# alone DIR ARGS: runs go ARGS (say, test -race ./...) in the module in DIR
+# outside the workspace, siblings from the proxy of the working tree: with
+# the dependency versions this module requires, not the workspace's highest.
+alone() {
+	local dir=$1
+	shift
+	setup_outside
+	# A copy of go.mod and go.sum (-modfile): the go command adds lines for
+	# the siblings to go.sum, which unsum keeps out of the repository.
+	cp "$dir/go.mod" "$scratch/alone.mod"
+	[ ! -f "$dir/go.sum" ] || cp "$dir/go.sum" "$scratch/alone.sum"
+	(cd "$dir" && outside go "$1" -modfile="$scratch/alone.mod" "${@:2}")
+}
+
 # tags: one tag per released module at HEAD: v0.1.0 for the root,
 # adapters/gin/v0.1.0 for a nested one. Printed, or created with TAG=1.
 tags() {
@@ -150,11 +210,13 @@ consumers() {
 		(
 			cd "$dir"
 			exec >"$scratch/consumers/$name.log" 2>&1
+			SECONDS=0
 			outside go mod init "example.com/consumer/$name"
 			grep -oE "^// go get $prefix[^@[:space:]]*" main.go | awk '{print $4}' | while read -r mod; do
 				outside go get "$mod@$v"
 			done
 			outside go build -o app .
+			echo "built in ${SECONDS}s"
 			timeout 120 ./app
 		) &
 		pids+=($!)
@@ -178,6 +240,7 @@ consumers() {
 
 case "${1:-}" in
 version) version ;;
+check) check ;;
 proxy)
 	[ $# -ge 2 ] || { echo "usage: release.sh proxy DIR [VERSION]" >&2; exit 2; }
 	mkdir -p "$2"
@@ -186,6 +249,10 @@ proxy)
 tidy) tidy ;;
 work) work ;;
 consumers) consumers ;;
+alone)
+	[ $# -ge 3 ] || { echo "usage: release.sh alone DIR GOARGS..." >&2; exit 2; }
+	alone "${@:2}"
+	;;
 bump)
 	[ $# -eq 2 ] || { echo "usage: release.sh bump VERSION" >&2; exit 2; }
 	bump "$2"

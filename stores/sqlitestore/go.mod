@@ -4,6 +4,7 @@ go 1.22
 
 require (
 	github.com/sessionkit/sessionkit v0.1.0
+	go.uber.org/goleak v1.3.0
 	modernc.org/sqlite v1.36.1
 )
 
