@@ -6,14 +6,37 @@
 // byte of the response, in a Response().Before hook: the store write and the
 // Set-Cookie happen when the handler first writes (c.String, c.JSON,
 // c.Response().Write, Flush, Hijack), and once more after the handler for
-// changes made while the body was being written. A session that fails
-// (store down, lock timeout) answers with the Manager's error response (503
-// by default) instead of the handler's. A handler's returned error goes to
-// Echo's HTTPErrorHandler inside the middleware, so that its response
-// carries the session's headers too; the middleware then returns the error,
-// as Echo's Logger middleware does, and Echo calls the handler again, so a
-// custom HTTPErrorHandler must skip a response that is already committed
-// (Echo's default one does).
+// changes made while the body was being written. The writer under Echo's
+// Response is an http.Flusher or http.Hijacker exactly when the server's
+// writer is (HTTP/2 has no Hijack).
+//
+// What happens to the response of a failed session (store down, lock
+// timeout, conflict, data too large), exactly:
+//
+//   - The commit runs when the first byte is about to leave. If it fails,
+//     the Manager's error response (Config.ErrorHandler; by default
+//     core.ErrorStatus — 503, 409, 413 or 500 — with its status text) is
+//     sent instead, with none of the handler's headers. Whatever the
+//     handler writes afterwards is dropped (its writes return an error),
+//     c.Response().Committed is true and c.Response().Status is the error
+//     status, for loggers.
+//   - A handler's returned error is handed to Echo's HTTPErrorHandler by
+//     the middleware itself (c.Error), so that the error page carries the
+//     session's cookie and is written while the session is still locked;
+//     if that page's first write makes the commit fail, the session's
+//     error response replaces it. When the session has already failed,
+//     the handler's error is dropped: the session's error response is the
+//     answer. Either way the middleware returns nil, so the HTTPErrorHandler
+//     runs at most once per request — a custom one that writes its own
+//     JSON without checking c.Response().Committed writes its page once —
+//     and middleware registered before this one sees nil, not the error
+//     (read c.Response().Status instead).
+//   - With Config.EagerLoad, a store that fails on load gets the error
+//     response before the handler runs; the handler does not run.
+//   - Changes made after the first byte are committed once the handler
+//     returned; that commit failing is logged, as the response is gone.
+//
+// Example:
 //
 //	m, err := core.New(nil, core.Config{}) // memory store, secure cookie
 //	if err != nil { … }

@@ -39,14 +39,16 @@ func Middleware(m *core.Manager) echo.MiddlewareFunc {
 			res := c.Response()
 			k := &committer{c: c, g: a.Guard(s, c.Request())}
 			k.raw = &guard{ResponseWriter: res.Writer, k: k}
-			res.Writer = k.raw
+			res.Writer = k.raw.wrap()
 			res.Before(k.before)
-			if err := next(c); err != nil {
+			if err := next(c); err != nil && !k.g.Failed() {
 				// The error handler writes its page now, while the session
 				// can still add its headers and the lock is held. The error
 				// is handled here, so it is not returned: Echo would run
 				// the error handler a second time, and one that does not
 				// check Response().Committed would write its page twice.
+				// Once the session failed, its error response is the
+				// answer and the handler's error is dropped.
 				c.Error(err)
 			}
 			k.g.Finish(k.errorWriter())
@@ -105,7 +107,44 @@ type guard struct {
 	k *committer
 }
 
-func (g *guard) Flush() {
+// wrap returns g with exactly the http.Flusher and http.Hijacker of the
+// writer under it: a handler (or Echo's Response) that tests for one gets
+// the truth.
+func (g *guard) wrap() http.ResponseWriter {
+	_, f := g.ResponseWriter.(http.Flusher)
+	_, h := g.ResponseWriter.(http.Hijacker)
+	switch {
+	case f && h:
+		return struct {
+			*guard
+			flushGuard
+			hijackGuard
+		}{g, flushGuard{g}, hijackGuard{g}}
+	case f:
+		return struct {
+			*guard
+			flushGuard
+		}{g, flushGuard{g}}
+	case h:
+		return struct {
+			*guard
+			hijackGuard
+		}{g, hijackGuard{g}}
+	}
+	return g
+}
+
+type flushGuard struct{ g *guard }
+
+// Flush implements http.Flusher; the session is committed first.
+func (f flushGuard) Flush() { f.g.flush() }
+
+type hijackGuard struct{ g *guard }
+
+// Hijack implements http.Hijacker; the session is committed first.
+func (h hijackGuard) Hijack() (net.Conn, *bufio.ReadWriter, error) { return h.g.hijack() }
+
+func (g *guard) flush() {
 	if res := g.k.c.Response(); !res.Committed {
 		res.WriteHeader(res.Status) // runs the Before hooks
 	}
@@ -115,7 +154,7 @@ func (g *guard) Flush() {
 	_ = http.NewResponseController(g.ResponseWriter).Flush()
 }
 
-func (g *guard) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (g *guard) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if g.k.before(); g.k.g.Failed() {
 		return nil, nil, errResponseReplaced
 	}

@@ -19,21 +19,35 @@
 // *echo.Response itself, so reach Echo's Response with echo.UnwrapResponse
 // (as Echo v5's own middleware do), not a type assertion.
 //
-// A session that fails (store down, lock timeout) answers with the
-// Manager's error response (503 by default) instead of the handler's, none
-// of the handler's headers kept; Echo's Response records its status for
-// loggers.
+// The session's writer is an http.Flusher or http.Hijacker exactly when
+// the server's writer is (HTTP/2 has no Hijack).
 //
-// A handler's returned error goes to Echo's HTTPErrorHandler inside the
-// middleware, so that its response carries the session's headers too. The
-// middleware then returns the error, as Echo v5's RequestLogger with
-// HandleError does, and Echo calls the error handler again: a custom
-// HTTPErrorHandler must skip a response that is already committed, as
-// Echo's default one does:
+// What happens to the response of a failed session (store down, lock
+// timeout, conflict, data too large), exactly:
 //
-//	if r, _ := echo.UnwrapResponse(c.Response()); r != nil && r.Committed {
-//		return
-//	}
+//   - The commit runs when the first byte is about to leave. If it fails,
+//     the Manager's error response (Config.ErrorHandler; by default
+//     core.ErrorStatus — 503, 409, 413 or 500 — with its status text) is
+//     sent instead, with none of the handler's headers. Whatever the
+//     handler writes afterwards is dropped (its writes return an error);
+//     Echo's Response is committed and records the error status, for
+//     loggers.
+//   - A handler's returned error is handed to Echo's HTTPErrorHandler by
+//     the middleware itself, so that the error page carries the session's
+//     cookie and is written while the session is still locked; if that
+//     page's first write makes the commit fail, the session's error
+//     response replaces it. When the session has already failed, the
+//     handler's error is dropped: the session's error response is the
+//     answer. Either way the middleware returns nil, so the HTTPErrorHandler
+//     runs at most once per request — a custom one that writes its own
+//     JSON without checking whether the response was committed writes its
+//     page once — and middleware registered before this one (a
+//     RequestLogger) sees nil, not the error: read the status from
+//     echo.UnwrapResponse(c.Response()).
+//   - With Config.EagerLoad, a store that fails on load gets the error
+//     response before the handler runs; the handler does not run.
+//   - Changes made after the first byte are committed once the handler
+//     returned; that commit failing is logged, as the response is gone.
 //
 // Example:
 //

@@ -31,16 +31,20 @@ func Middleware(m *core.Manager) echo.MiddlewareFunc {
 			c.SetRequest(req)
 			res := c.Response()
 			w := &sessionWriter{ResponseWriter: res, g: a.Guard(s, req)}
-			c.SetResponse(w)
+			c.SetResponse(w.wrap())
 			defer c.SetResponse(res)
-			err := next(c)
-			if err != nil {
-				// Let the error handler write its response now, while the
-				// session can still add its headers and the lock is held.
+			if err := next(c); err != nil && !w.g.Failed() {
+				// The error handler writes its page now, while the session
+				// can still add its headers and the lock is held. The error
+				// is handled here, so it is not returned: Echo would run
+				// the error handler a second time, and one that does not
+				// check whether the response was committed would write its
+				// page twice. Once the session failed, its error response
+				// is the answer and the handler's error is dropped.
 				c.Echo().HTTPErrorHandler(c, err)
 			}
 			w.g.Finish(res)
-			return err
+			return nil
 		}
 	}
 }
@@ -90,9 +94,64 @@ func (w *sessionWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// Flush implements http.Flusher. A flush before any write sends a 200, as
-// net/http does, through Echo's Response so that it counts as committed.
-func (w *sessionWriter) Flush() {
+// wrap returns w with exactly the http.Flusher and http.Hijacker of the
+// writer under it (what Echo's Response reaches through
+// http.ResponseController): a handler that tests for one gets the truth.
+func (w *sessionWriter) wrap() http.ResponseWriter {
+	f := supports(w.ResponseWriter, func(rw http.ResponseWriter) bool { _, ok := rw.(http.Flusher); return ok })
+	h := supports(w.ResponseWriter, func(rw http.ResponseWriter) bool { _, ok := rw.(http.Hijacker); return ok })
+	switch {
+	case f && h:
+		return struct {
+			*sessionWriter
+			flushW
+			hijackW
+		}{w, flushW{w}, hijackW{w}}
+	case f:
+		return struct {
+			*sessionWriter
+			flushW
+		}{w, flushW{w}}
+	case h:
+		return struct {
+			*sessionWriter
+			hijackW
+		}{w, hijackW{w}}
+	}
+	return w
+}
+
+// supports reports whether w, or a writer it wraps, has the method has
+// tests for. Echo's Response always has Flush and Hijack, which fail (or
+// panic) when the server's writer lacks them, so the question goes to the
+// writer under it.
+func supports(w http.ResponseWriter, has func(http.ResponseWriter) bool) bool {
+	for range 16 {
+		if _, isEcho := w.(*echo.Response); !isEcho && has(w) {
+			return true
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return false
+		}
+		w = u.Unwrap()
+	}
+	return false
+}
+
+type flushW struct{ w *sessionWriter }
+
+// Flush implements http.Flusher; the session is committed first.
+func (f flushW) Flush() { f.w.flush() }
+
+type hijackW struct{ w *sessionWriter }
+
+// Hijack implements http.Hijacker; the session is committed first.
+func (h hijackW) Hijack() (net.Conn, *bufio.ReadWriter, error) { return h.w.hijack() }
+
+// flush sends a 200 when nothing was written yet, as net/http does,
+// through Echo's Response so that it counts as committed.
+func (w *sessionWriter) flush() {
 	if !w.sent {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -102,8 +161,7 @@ func (w *sessionWriter) Flush() {
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
 
-// Hijack implements http.Hijacker; the session is committed first.
-func (w *sessionWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *sessionWriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !w.before() {
 		return nil, nil, errResponseReplaced
 	}

@@ -2,6 +2,8 @@ package echov5session_test
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -215,5 +217,107 @@ func TestWithoutMiddleware(t *testing.T) {
 	e.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
 	if w.Code != http.StatusOK || w.Body.String() != "no session" {
 		t.Fatalf("got %d %q", w.Code, w.Body.String())
+	}
+}
+
+// TestCustomErrorHandlerOverTheWire: a typical custom HTTPErrorHandler,
+// one that writes its own JSON body without checking whether the response
+// was committed, must run once and its page (or, when the session fails,
+// the session's error body) must reach the client once, through a real
+// listener.
+func TestCustomErrorHandlerOverTheWire(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		cfg       core.Config
+		path      string
+		status    int
+		body      string
+		handlerEH int // how often the error handler runs
+	}{
+		{"session fine, handler error", core.Config{}, "/error", http.StatusTeapot, `{"error":"no coffee"}` + "\n", 1},
+		{"session too large, handler error", core.Config{MaxDataSize: 64}, "/error", http.StatusRequestEntityTooLarge, "Request Entity Too Large\n", 1},
+		{"session too large, handler writes", core.Config{MaxDataSize: 64}, "/write", http.StatusRequestEntityTooLarge, "Request Entity Too Large\n", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newManager(t, tc.cfg)
+			calls := 0
+			e := echo.NewWithConfig(echo.Config{HTTPErrorHandler: func(c *echo.Context, err error) {
+				calls++
+				_ = c.JSON(http.StatusTeapot, map[string]string{"error": "no coffee"})
+			}})
+			e.Use(echov5session.Middleware(m))
+			e.GET("/error", func(c *echo.Context) error {
+				echov5session.Get(c).Set("k", strings.Repeat("v", 100))
+				return errors.New("no coffee")
+			})
+			e.GET("/write", func(c *echo.Context) error {
+				echov5session.Get(c).Set("k", strings.Repeat("v", 100))
+				return c.String(http.StatusOK, "handler output")
+			})
+			srv := httptest.NewServer(e)
+			defer srv.Close()
+			res, err := srv.Client().Get(srv.URL + tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != tc.status || string(b) != tc.body {
+				t.Fatalf("got %d %q, want %d %q", res.StatusCode, b, tc.status, tc.body)
+			}
+			if calls != tc.handlerEH {
+				t.Fatalf("the error handler ran %d times, want %d", calls, tc.handlerEH)
+			}
+			if tc.status == http.StatusTeapot && len(res.Header.Values("Set-Cookie")) != 1 {
+				t.Fatalf("the error handler's page: Set-Cookie %q, want the session cookie", res.Header.Values("Set-Cookie"))
+			}
+		})
+	}
+}
+
+// TestWriterInterfaces checks, through a real listener, that the writer
+// the middleware puts in place of c.Response() is an http.Flusher or
+// http.Hijacker exactly when the server's writer is: an HTTP/1 writer has
+// both, a writer without them (as HTTP/2 has no Hijack) must not gain them.
+func TestWriterInterfaces(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		bare   bool // hide the server writer's optional interfaces
+		flush  bool
+		hijack bool
+	}{
+		{"HTTP/1 writer", false, true, true},
+		{"bare writer", true, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newManager(t, core.Config{})
+			e := echo.New()
+			e.Use(echov5session.Middleware(m))
+			e.GET("/", func(c *echo.Context) error {
+				echov5session.Get(c).Set("k", "v")
+				w := c.Response()
+				_, f := w.(http.Flusher)
+				_, h := w.(http.Hijacker)
+				return c.String(http.StatusOK, fmt.Sprintf("flusher=%v hijacker=%v", f, h))
+			})
+			var h http.Handler = e
+			if tc.bare {
+				h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					e.ServeHTTP(struct{ http.ResponseWriter }{w}, r)
+				})
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			res, err := srv.Client().Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			want := fmt.Sprintf("flusher=%v hijacker=%v", tc.flush, tc.hijack)
+			if string(b) != want || len(res.Header.Values("Set-Cookie")) != 1 {
+				t.Fatalf("got %q (Set-Cookie %q), want %q with the session cookie", b, res.Header.Values("Set-Cookie"), want)
+			}
+		})
 	}
 }

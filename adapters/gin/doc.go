@@ -10,6 +10,10 @@
 // A session that fails (store down, lock timeout) answers with the
 // Manager's error response (503 by default) instead of the handler's.
 //
+// Gin's ResponseWriter always has Flush and Hijack. Over a server writer
+// that cannot hijack (HTTP/2), Hijack reports http.ErrNotSupported instead
+// of panicking; Flush then sends the headers only.
+//
 //	m, err := core.New(nil, core.Config{}) // memory store, secure cookie
 //	if err != nil { … }
 //	defer m.Close()

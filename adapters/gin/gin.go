@@ -3,6 +3,7 @@ package ginsession
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 
@@ -10,7 +11,9 @@ import (
 	"github.com/sessionkit/sessionkit/core"
 )
 
-type ctxKey struct{}
+// key is where the session sits in the gin.Context (a string: Gin before
+// v1.11 takes only string keys).
+const key = "github.com/sessionkit/sessionkit/adapters/gin"
 
 // Middleware returns Gin middleware that runs m's session lifecycle for
 // every request: load, handler, commit before the first byte, release.
@@ -24,7 +27,7 @@ func Middleware(m *core.Manager) gin.HandlerFunc {
 			c.Abort()
 			return
 		}
-		c.Set(ctxKey{}, s)
+		c.Set(key, s)
 		c.Request = c.Request.WithContext(a.NewContext(c.Request.Context(), s))
 		w := &writer{ResponseWriter: c.Writer, c: c, g: a.Guard(s, c.Request)}
 		c.Writer = w
@@ -37,7 +40,7 @@ func Middleware(m *core.Manager) gin.HandlerFunc {
 // it returns nil, which is safe to use and stores nothing: its Err reports
 // core.ErrNoSession, and the mistake is logged once at ERROR.
 func Get(c *gin.Context) *core.Session {
-	if v, ok := c.Get(ctxKey{}); ok {
+	if v, ok := c.Get(key); ok {
 		if s, ok := v.(*core.Session); ok {
 			return s
 		}
@@ -95,12 +98,29 @@ func (w *writer) Flush() {
 	}
 }
 
-// Hijack implements http.Hijacker; the session is committed first.
+// Hijack implements http.Hijacker; the session is committed first. Gin's
+// ResponseWriter always has Hijack (and Flush), whatever the server's
+// writer can do; where the server's writer cannot hijack (HTTP/2), Hijack
+// reports http.ErrNotSupported, as http.ResponseController does, instead
+// of panicking in Gin's writer. Flush then only sends the headers.
 func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !canHijack(w.ResponseWriter) {
+		return nil, nil, fmt.Errorf("ginsession: the server's response writer cannot hijack: %w", http.ErrNotSupported)
+	}
 	if !w.before() {
 		return nil, nil, errResponseReplaced
 	}
 	return w.ResponseWriter.Hijack()
+}
+
+// canHijack reports whether the writer under Gin's can hijack.
+func canHijack(w gin.ResponseWriter) bool {
+	u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+	if !ok {
+		return true // not Gin's own writer: take its word
+	}
+	_, ok = u.Unwrap().(http.Hijacker)
+	return ok
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

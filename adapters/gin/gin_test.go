@@ -1,6 +1,8 @@
 package ginsession_test
 
 import (
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -115,5 +117,61 @@ func TestWithoutMiddleware(t *testing.T) {
 	r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
 	if w.Code != http.StatusOK || w.Body.String() != "no session" {
 		t.Fatalf("got %d %q", w.Code, w.Body.String())
+	}
+}
+
+// TestHijackWithoutHijacker: Gin's ResponseWriter always has Hijack, even
+// over a server writer that cannot hijack (HTTP/2). Through a real
+// listener whose writer hides http.Hijacker, Hijack must answer
+// http.ErrNotSupported instead of panicking in Gin's writer, and the
+// response must still carry the session; over an HTTP/1 writer it hijacks.
+func TestHijackWithoutHijacker(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		bare bool // hide the server writer's optional interfaces
+	}{
+		{"HTTP/1 writer", false},
+		{"bare writer", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newManager(t, core.Config{})
+			r := gin.New()
+			r.Use(ginsession.Middleware(m))
+			r.GET("/", func(c *gin.Context) {
+				ginsession.Get(c).Set("k", "v")
+				conn, buf, err := http.NewResponseController(c.Writer).Hijack()
+				if err != nil {
+					c.String(http.StatusOK, "hijack: not supported=%v", errors.Is(err, http.ErrNotSupported))
+					return
+				}
+				defer conn.Close()
+				_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+				_ = buf.Flush()
+			})
+			var h http.Handler = r
+			if tc.bare {
+				h = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+					r.ServeHTTP(struct{ http.ResponseWriter }{w}, req)
+				})
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			res, err := srv.Client().Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			want := "hijacked"
+			if tc.bare {
+				want = "hijack: not supported=true"
+				if len(res.Header.Values("Set-Cookie")) != 1 {
+					t.Fatalf("Set-Cookie %q, want the session cookie", res.Header.Values("Set-Cookie"))
+				}
+			}
+			if res.StatusCode != http.StatusOK || string(b) != want {
+				t.Fatalf("got %d %q, want 200 %q", res.StatusCode, b, want)
+			}
+		})
 	}
 }
