@@ -1,5 +1,5 @@
 # The two commands of the README, plus helpers.
-.PHONY: test demo bench load
+.PHONY: test demo bench load tidy consumers
 
 test:
 	scripts/test.sh
@@ -22,3 +22,12 @@ bench:
 #   make load LOADFLAGS='-rounds 9 -duration 5s'
 load:
 	cd load && go run . $(LOADFLAGS)
+
+# go mod tidy in every module, and the build of scripts/consumers from outside
+# the repository, both against a module proxy of the working tree
+# (CONTRIBUTING.md; consumers needs the servers' SESSIONKIT_* variables).
+tidy:
+	scripts/release.sh tidy
+
+consumers:
+	scripts/release.sh consumers
