@@ -48,11 +48,11 @@ func apiSurface(t *testing.T) (names, methods, interfaces int) {
 
 // TestAPISurface keeps core's exported API small (issue #10): it fails
 // when a change adds exported names beyond the budget. Run it with -v to
-// see the counts.
+// see the counts (before issue #10: 80 names, 49 methods, 16 interfaces).
 func TestAPISurface(t *testing.T) {
 	names, methods, interfaces := apiSurface(t)
 	t.Logf("core exports %d top-level names, %d methods, %d interfaces", names, methods, interfaces)
-	const maxNames, maxInterfaces = 80, 16
+	const maxNames, maxInterfaces = 69, 15
 	if names > maxNames || interfaces > maxInterfaces {
 		t.Errorf("core exports %d top-level names and %d interfaces; the budget is %d and %d", names, interfaces, maxNames, maxInterfaces)
 	}
