@@ -20,8 +20,8 @@ func (m *Manager) loadRequest(ctx context.Context, h RequestHeader) *Session {
 	return s
 }
 
-// start is Load into a Session the caller allocated (with others of the
-// request's values, as Handler does).
+// start is loadRequest (Adapter.Load) into a Session the caller allocated
+// (with others of the request's values, as Handler does).
 func (m *Manager) start(ctx context.Context, s *Session, h RequestHeader) {
 	s.m, s.ctx, s.state, s.start = m, ctx, stateNew, time.Now()
 	id, reason := m.tokens.read(h, s.start)
