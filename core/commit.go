@@ -34,10 +34,13 @@ func (m *Manager) save(ctx context.Context, s *Session, h ResponseHeader) error 
 }
 
 func (m *Manager) commit(ctx context.Context, s *Session, h ResponseHeader) error {
-	now := time.Now()
 	if s.used && h != nil {
 		m.noStore(s, h)
 	}
+	if s.settled() {
+		return nil // the commit after the headers of a request that changed nothing since
+	}
+	now := time.Now()
 	if e := s.ending; e != nil {
 		if err := m.end(ctx, e); err != nil {
 			return err
@@ -60,10 +63,11 @@ func (m *Manager) commit(ctx context.Context, s *Session, h ResponseHeader) erro
 		if err := m.create(ctx, s, now); err != nil {
 			return err
 		}
+		s.extended = true
 		return m.send(s, h, s.id)
 	}
 	if s.readOnly {
-		return m.touch(ctx, s, now)
+		return m.touchOnce(ctx, s, now)
 	}
 	if s.regenerate {
 		if h == nil {
@@ -72,6 +76,7 @@ func (m *Manager) commit(ctx context.Context, s *Session, h ResponseHeader) erro
 		if err := m.regenerate(ctx, s, now); err != nil {
 			return err
 		}
+		s.extended = true
 		return m.send(s, h, s.id)
 	}
 	payload, changed, err := m.changes(s)
@@ -81,15 +86,38 @@ func (m *Manager) commit(ctx context.Context, s *Session, h ResponseHeader) erro
 	if changed {
 		err = m.update(ctx, s, payload, now)
 	} else {
-		err = m.touch(ctx, s, now)
+		err = m.touchOnce(ctx, s, now)
 	}
 	if err != nil {
 		return err
 	}
+	s.extended = true
 	if s.reissue && h != nil {
 		return m.send(s, h, s.id)
 	}
 	return nil
+}
+
+// touchOnce is touch at most once per request: the throttle of touch
+// (SPEC: not on every request) also spares a request's later commits.
+func (m *Manager) touchOnce(ctx context.Context, s *Session, now time.Time) error {
+	if s.extended {
+		return nil
+	}
+	if err := m.touch(ctx, s, now); err != nil {
+		return err
+	}
+	s.extended = true
+	return nil
+}
+
+// settled reports whether a loaded session has nothing to commit: its
+// idle expiry was extended (or found fresh) by an earlier commit of the
+// request, and nothing changed since. Handler's commit after the response
+// then costs no clock read and no store call.
+func (s *Session) settled() bool {
+	return s.extended && s.state == stateLoaded && s.ending == nil && !s.regenerate && !s.reissue &&
+		s.dirty == nil && !s.metaDirty && !s.maybeMut
 }
 
 // worthStoring reports whether a new session holds anything to keep: a

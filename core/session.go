@@ -52,6 +52,7 @@ type Session struct {
 	cookieVals [1]string      // backing of the Set-Cookie header value
 	ctxv       sessionContext // the first context newContext made for it
 	headersOut bool           // a commit ran for the response headers: no new token can be sent
+	extended   bool           // a commit of this request stored the session or considered touching it
 	ended      bool           // Release ran: the request is over
 }
 
