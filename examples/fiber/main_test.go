@@ -22,6 +22,10 @@ func TestDemo(t *testing.T) {
 	}
 	app := newApp(m)
 	done := make(chan error, 1)
+	// fasthttp's worker pool sweeps idle workers every MaxIdleWorkerDuration
+	// (10 s by default) and notices Shutdown only then: a short one ends
+	// the sweeper with the test (goleak, leak_test.go).
+	app.Server().MaxIdleWorkerDuration = 20 * time.Millisecond
 	go func() { done <- app.Listener(ln) }()
 	defer func() {
 		// Shutdown waits for open connections; the client's idle

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 
 	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/stores/storetest"
@@ -33,10 +34,11 @@ import (
 // as a browser would for two services on one host.
 
 // TestMain keeps the Go service's expected errors (lock timeouts, records
-// it cannot decode) out of the test output.
+// it cannot decode) out of the test output, and fails the run if any test
+// leaves a goroutine behind (servers, Redis clients, Managers).
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // stores are the two ways PHP and Go share sessions.
