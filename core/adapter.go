@@ -26,7 +26,8 @@ import (
 //     g := a.Guard(s, r); call g.Before(w) from every method that sends
 //     headers (WriteHeader, Write, Flush, Hijack, ReadFrom) and drop the
 //     handler's output once it returned false; after the handler returns,
-//     call g.Finish(w). Frameworks that send the response after the handler
+//     call g.Finish(w). Give your writer Flush, Hijack or ReadFrom only when
+//     the writer under it has them: handlers test for them. Frameworks that send the response after the handler
 //     (Fiber): a.Commit(ctx, s, responseHeader) once, and on error replace
 //     the handler's response with a.ServeError's.
 //
