@@ -161,6 +161,46 @@
 //     nobody holds a session under; with core that is an ID the failing
 //     request has just minted, which nobody else knows yet.
 //
+// # User index
+//
+// The store is a core.UserIndex, so Manager.DestroyUser ("log out
+// everywhere") works on it, at a cost that grows with the user's sessions,
+// never with the directory's: 10 sessions of one user among 10⁵ of others
+// end in a few milliseconds. The index lives beside the sessions:
+//
+//	<dir>/.u/key            32 random bytes, made on first use (0600)
+//	<dir>/.u/<hh>/<h>/<id>  an empty file per session of the user
+//
+// where h is HMAC-SHA256(key, user) truncated to 32 hex digits and hh its
+// first two. A directory listing shows no user names, nor hashes that a
+// dictionary of likely names could be matched against without the key;
+// entries are named by session ID, which the sess_ files next door
+// already show. The index is always in the top directory, whatever
+// Options.Depth is, and every directory on the way is checked as the
+// session subdirectories are (a real directory of this user or root,
+// never a link, Options.DirMode when created); entries are opened with
+// O_NOFOLLOW, and a name that is not a valid session ID is ignored. It
+// lives in files, so it survives restarts, and every Store on the
+// directory, in any process, shares it (the key is made once: each
+// process links its candidate to the key's name and the first wins).
+// Keep .u/key with the sessions: without it the index is lost (GC
+// still removes the orphaned entries as their sessions end).
+//
+// PHP does not know the index, and nothing in it starts with sess_, so
+// neither PHP's GC nor Debian's cron job (find -name 'sess_*') touches
+// it. An entry carries no expiry: it stands for whatever its session file
+// holds, so an entry whose session PHP's GC deleted, that expired, or
+// whose removal failed is stale but harmless. UserSessions drops the stale
+// entries of the user it lists, and GC those of every user, with the
+// user directories left empty. Removing an entry checks its session under
+// the entry's exclusive flock, and AddUserSession (which core calls after
+// writing the session) holds a shared flock on the entry it made, so a
+// session bound while its stale entry is being removed gets a new entry
+// instead of losing it. Each step is a single create, link or unlink,
+// so a killed process leaves at worst a missing entry for a session it
+// was binding (as a crash between the two calls does on every store) or
+// an empty directory that GC removes.
+//
 // # Garbage collection
 //
 // GC removes expired session files at every depth (PHP only collects depth
@@ -168,6 +208,8 @@
 // candidate first, skips it when a Go or PHP process holds it, and checks
 // the mtime again under the lock. It streams the directory in batches and
 // holds no store-wide lock, so it can sweep 10⁵ files while requests go on.
+// It then walks the user index and drops the entries of sessions that hold
+// no live record.
 // PHP's own GC takes no locks; when PHP shares the directory, let only one
 // side collect (Debian disables PHP's probabilistic GC for its cron job).
 package filestore
