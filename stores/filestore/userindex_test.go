@@ -408,3 +408,41 @@ func newManager(t *testing.T, store core.Store) *core.Manager {
 }
 
 var testKeys = [][]byte{[]byte("filestore-user-index-test-key-0123456789")}
+
+// TestDestroyOtherSessions: "log out my other devices" after a password
+// change (ASVS 7.4.3) ends every session of the user but the current one,
+// whose index entry stays.
+func TestDestroyOtherSessions(t *testing.T) {
+	ctx := context.Background()
+	store := newStore(t, filestore.Options{})
+	m := newManager(t, store)
+	a := m.Adapter()
+	var cookies []string
+	for i := 0; i < 3; i++ {
+		s := a.Load(ctx, http.Header{})
+		s.SetUser("grace")
+		h := http.Header{}
+		if err := a.Commit(ctx, s, h); err != nil {
+			t.Fatal(err)
+		}
+		a.Release(s)
+		c, _, _ := strings.Cut(h.Get("Set-Cookie"), ";")
+		cookies = append(cookies, c)
+	}
+	s := a.Load(ctx, http.Header{"Cookie": {cookies[1]}})
+	n, err := m.DestroyOtherSessions(ctx, s)
+	a.Release(s)
+	if err != nil || n != 2 {
+		t.Fatalf("DestroyOtherSessions = %d, %v; want 2, nil", n, err)
+	}
+	for i, c := range cookies {
+		s := a.Load(ctx, http.Header{"Cookie": {c}})
+		if got, want := s.User(), map[bool]string{true: "grace"}[i == 1]; got != want {
+			t.Fatalf("session %d is bound to %q after DestroyOtherSessions, want %q", i, got, want)
+		}
+		a.Release(s)
+	}
+	if got := listed(ctx, t, store, "grace"); len(got) != 1 {
+		t.Fatalf("the index lists %d sessions after DestroyOtherSessions, want the kept one", len(got))
+	}
+}
