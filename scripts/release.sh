@@ -77,14 +77,15 @@ proxy() {
 
 # outside CMD...: runs CMD as the go command runs outside the workspace for a
 # consumer, with its own module cache, our proxy ($proxydir) first, then the
-# machine's module cache as a second, local proxy, then the usual GOPROXY.
+# machine's module cache as a second, local proxy, then the usual GOPROXY;
+# the checksum database is asked about everything but our own modules.
 # -trimpath keeps file paths out of the build, so that the build cache
 # serves packages already compiled from the machine's own module cache.
 outside() {
 	GOWORK=off GOFLAGS="-mod=mod -modcacherw -trimpath" GOTOOLCHAIN=local \
 		GOPATH="$scratch/gopath" GOMODCACHE="$scratch/modcache" \
 		GOPROXY="file://$proxydir,file://$origcache/cache/download,$origproxy" \
-		GONOSUMDB="$prefix" GONOSUMCHECK=1 GOPRIVATE= GONOPROXY= "$@"
+		GONOSUMDB="$prefix" GOPRIVATE= GONOPROXY= "$@"
 }
 
 setup_outside() {
@@ -171,8 +172,8 @@ alone() {
 	local dir=$1
 	shift
 	setup_outside
-	# A copy of go.mod and go.sum (-modfile): the go command adds lines for
-	# the siblings to go.sum, which unsum keeps out of the repository.
+	# On a copy of go.mod and go.sum (-modfile): the lines the go command adds
+	# for the siblings stay out of the repository.
 	cp "$dir/go.mod" "$scratch/alone.mod"
 	[ ! -f "$dir/go.sum" ] || cp "$dir/go.sum" "$scratch/alone.sum"
 	(cd "$dir" && outside go "$1" -modfile="$scratch/alone.mod" "${@:2}")
