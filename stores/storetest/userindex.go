@@ -57,7 +57,7 @@ func UserIndexAtScale(t *testing.T, store core.Store, others int, seed func(ctx 
 	if !supports(t, store, capIndexUser) {
 		t.Fatalf("storetest: %T has no UserIndex capability", store)
 	}
-	ctx := Context(t)
+	ctx := Context(t) // for seeding; every subtest has its own minute
 	run := runTag(t)
 	seeds := make([]Seed, others)
 	expiry := time.Now().Add(time.Hour)
@@ -86,11 +86,12 @@ func UserIndexAtScale(t *testing.T, store core.Store, others int, seed func(ctx 
 			continue
 		}
 		t.Run(fmt.Sprintf("Locking=%v", locking), func(t *testing.T) {
-			destroyUserAmong(ctx, t, store, locking, others, "target-"+run)
+			destroyUserAmong(Context(t), t, store, locking, others, "target-"+run)
 		})
 	}
 
 	t.Run("OthersIntact", func(t *testing.T) {
+		ctx := Context(t)
 		if err := checkSeeds(ctx, store, seeds); err != nil {
 			t.Fatal(err)
 		}
