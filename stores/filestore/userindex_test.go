@@ -39,7 +39,7 @@ func TestUserIndexAtScale(t *testing.T) {
 // TestUserIndexAtScaleDepth2 is the same at a smaller scale in PHP's
 // "2;/path" layout.
 func TestUserIndexAtScaleDepth2(t *testing.T) {
-	storetest.UserIndexAtScale(t, newStore(t, filestore.Options{Depth: 2}), 2000, nil)
+	storetest.UserIndexAtScale(t, newStore(t, filestore.Options{Depth: 2}), 1000, nil)
 }
 
 // bind writes session id and binds it to user in the index.
