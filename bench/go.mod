@@ -19,7 +19,6 @@ require (
 	github.com/sessionkit/sessionkit/adapters/fiberv3 v0.1.0
 	github.com/sessionkit/sessionkit/adapters/gin v0.1.0
 	github.com/valyala/fasthttp v1.69.0
-	go.uber.org/goleak v1.3.0
 )
 
 require (
@@ -61,6 +60,7 @@ require (
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
+	go.uber.org/goleak v1.3.0
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.54.0 // indirect
 	golang.org/x/net v0.57.0 // indirect
