@@ -63,9 +63,12 @@ type Config struct {
 	// long after the Regenerate, for requests that start later (PHP's
 	// "destroyed timestamp" pattern: a slow tab still sending the old
 	// cookie). They reach the new session's data but never learn its ID.
-	// Requests already under way when the ID moved are always let through,
-	// whatever the grace. Zero (the default) kills the old token for every
-	// request that starts after the Regenerate.
+	// Requests already under way when the ID moved (another tab's XHR) are
+	// let through too, provided they reach for their session within a second
+	// of the move (plus the grace): a request held open longer — a slow
+	// upload, or an attacker holding back the body of a request with a
+	// planted token — finds the old token dead. Zero (the default) kills the
+	// old token for every request that starts after the Regenerate.
 	RegenerateGrace time.Duration
 
 	// MaxDataSize bounds an encoded session (default 1 MiB): larger data is

@@ -9,6 +9,15 @@ import (
 // maxForwardHops bounds how many regenerations in a row a request follows.
 const maxForwardHops = 4
 
+// followWindow bounds how late a request that was already under way when its
+// session's ID moved (Regenerate) may first reach for the session and still
+// follow the move: a tab's parallel request does so within milliseconds, while
+// a request held open on purpose — a planted pre-login token whose request
+// body an attacker holds back until after the victim's login — must not read
+// the logged-in session. Beyond RegenerateGrace + followWindow after the
+// move the old token is dead for loads, whenever the request started.
+const followWindow = time.Second
+
 // loadRequest starts the session of a request from its headers: the token is
 // verified and its ID checked here, but nothing is read from the store until
 // the session is used (or at once with Config.EagerLoad). A missing,
@@ -29,7 +38,9 @@ func (m *Manager) start(ctx context.Context, s *Session, h RequestHeader) {
 	case id != "":
 		s.id, s.target, s.state = id, id, stateUnloaded
 	case reason != rejectNone:
-		m.log.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session token rejected", slog.String("reason", reason))
+		// Debug, not Info: every forged cookie would otherwise be a log line
+		// an attacker writes; Config.Observer counts them (token_rejected).
+		m.log.LogAttrs(ctx, slog.LevelDebug, "sessionkit: session token rejected", slog.String("reason", reason))
 		m.observe(ctx, Event{Kind: EventTokenRejected, Reason: reason})
 	}
 	if m.cfg.EagerLoad && s.state == stateUnloaded {
@@ -45,6 +56,7 @@ func (m *Manager) start(ctx context.Context, s *Session, h RequestHeader) {
 // the client's ID stays s.id, the record's ID becomes s.target.
 func (m *Manager) load(s *Session) {
 	id := s.target
+	reached := time.Now() // before any lock wait: when the request reached for its session
 	for hops := 0; ; hops++ {
 		data, found, err := m.readForUpdate(s, id)
 		if err != nil {
@@ -69,7 +81,8 @@ func (m *Manager) load(s *Session) {
 			return
 		case rec.movedTo != "":
 			m.unlock(s)
-			if hops == maxForwardHops || !m.follows(s, &rec) {
+			if hops == maxForwardHops || !m.follows(s, &rec) ||
+				!reached.Before(rec.written.Add(m.cfg.RegenerateGrace+followWindow)) {
 				m.reset(s)
 				return
 			}

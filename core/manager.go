@@ -37,7 +37,8 @@ import (
 // Session.Regenerate (after login) moves the data to a new ID and keeps the
 // absolute deadline. The old ID's record becomes a forward to the new one:
 // requests that were already under way when the ID moved (another tab's
-// XHR) follow it, and so do requests arriving within Config.RegenerateGrace;
+// XHR, reaching for the session within a second of the move) follow it, and
+// so do requests arriving within Config.RegenerateGrace;
 // they read and change the new session but are never told its ID, so a
 // token planted before the login never leads to the logged-in session
 // (OWASP ASVS 7.2.4). Later requests with the old token find a dead token.

@@ -371,7 +371,9 @@ func (s *Session) User() (user string) {
 // Config.RegenerateGrace — so a token planted before the login never
 // reaches the logged-in session afterwards. Requests of other tabs that
 // were already under way keep working: their changes land in the new
-// session, and they never learn its ID.
+// session, and they never learn its ID. One that first reaches for its
+// session more than a second after the move (plus the grace) — held open
+// on purpose, say — finds the old token dead instead.
 //
 // A request that reached its session through an ID a parallel request
 // regenerated cannot regenerate it again: that would hand the old token's
