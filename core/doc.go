@@ -12,7 +12,8 @@
 //	m, err := core.New(nil, core.Config{}) // memory store, secure defaults
 //	if err != nil { … }
 //	defer m.Close()
-//	http.ListenAndServe(":8080", m.Handler(mux))
+//	// plain HTTP on loopback only: the default __Host- cookie is Secure
+//	http.ListenAndServe("localhost:8080", m.Handler(mux))
 //	// in a handler:
 //	s, err := core.FromContext(r.Context())
 //	n, _ := core.Get[int](s, "visits")

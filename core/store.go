@@ -12,7 +12,7 @@ import (
 // net/http discovers http.Flusher, and falls back from when it is absent.
 //
 // IDs handed to a store have already passed the Manager's signature and
-// syntax checks: they match [A-Za-z0-9,-]{16,256}. Stores must still treat
+// syntax checks: they match [A-Za-z0-9,-]{22,250}. Stores must still treat
 // them as opaque strings (never as paths or SQL). Every method must be safe
 // for concurrent use and must honour ctx cancellation.
 type Store interface {
