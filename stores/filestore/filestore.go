@@ -325,6 +325,14 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 	if err := s.begin(ctx, id); err != nil {
 		return false, err
 	}
+	return s.stillLive(id, time.Now(), "exists")
+}
+
+// stillLive is Exists' rule by the session file's stat alone: an absent,
+// expired, never-written, linked or hard-linked file holds no live record at
+// now. An unsafe path on the way is an error (errUnsafe); op names the
+// caller in other errors.
+func (s *Store) stillLive(id string, now time.Time, op string) (bool, error) {
 	n, err := s.locate(id, false)
 	if errors.Is(err, errNoDir) {
 		return false, nil
@@ -337,10 +345,10 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fsErr("exists", err)
+		return false, fsErr(op, err)
 	}
 	_, nlink, _ := fileInfo(fi)
-	return fi.Mode().IsRegular() && nlink == 1 && s.holdsRecord(fi, time.Now()), nil
+	return fi.Mode().IsRegular() && nlink == 1 && s.holdsRecord(fi, now), nil
 }
 
 // begin checks ctx and id before any file system access.

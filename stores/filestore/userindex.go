@@ -404,25 +404,11 @@ func (s *Store) pruneEntry(path, id string, now time.Time) (bool, error) {
 // by its stat alone (Exists' rule): an absent, expired, never-written or
 // unsafe file holds none.
 func (s *Store) liveRecord(id string, now time.Time) (bool, error) {
-	n, err := s.locate(id, false)
-	if errors.Is(err, errNoDir) {
-		return false, nil
-	}
+	live, err := s.stillLive(id, now, "user index")
 	if errors.Is(err, errUnsafe) {
 		return false, nil
 	}
-	if err != nil {
-		return false, err
-	}
-	fi, err := os.Lstat(n.data)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fsErr("user index", err)
-	}
-	_, nlink, _ := fileInfo(fi)
-	return fi.Mode().IsRegular() && nlink == 1 && s.holdsRecord(fi, now), nil
+	return live, err
 }
 
 // index is GC's pass over the user index: it drops the entries whose
