@@ -11,9 +11,12 @@
 // response (503 by default) instead of the handler's.
 //
 // fasthttp reuses its buffers between requests; the adapter copies the
-// token out of the request before the session keeps it. Changes made
-// inside a body stream writer (SetBodyStreamWriter) run after the
-// middleware returned and are not saved: finish with the session first.
+// token out of the request before the session keeps it. A body stream
+// writer (SetBodyStreamWriter) runs on a goroutine fasthttp starts at once,
+// racing the rest of the request: a change made there is saved only if it
+// comes before the middleware's commit, and once the request ended it is
+// refused (Err reports core.ErrHeadersSent). Finish with the session before
+// setting the stream writer.
 //
 //	m, err := core.New(nil, core.Config{}) // memory store, secure cookie
 //	if err != nil { … }

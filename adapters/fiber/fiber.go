@@ -47,11 +47,11 @@ func Middleware(m *core.Manager) fiber.Handler {
 // it returns nil, which is safe to use and stores nothing: its Err reports
 // core.ErrNoSession, and the mistake is logged once at ERROR.
 //
-// A body stream writer (c.Context().SetBodyStreamWriter) runs after the
-// middleware has committed the session and ended its request: a session
-// used there stores nothing and takes no lock, and its Err reports
-// core.ErrHeadersSent. Read or change the session before the handler
-// returns.
+// A body stream writer (c.Context().SetBodyStreamWriter) runs on a
+// goroutine fasthttp starts at once, racing the middleware's commit: once
+// the session's request ended, a session used there stores nothing and
+// takes no lock, and its Err reports core.ErrHeadersSent. Read or change
+// the session before setting the stream writer.
 func Get(c *fiber.Ctx) *core.Session {
 	if s, ok := c.Locals(ctxKey{}).(*core.Session); ok {
 		return s

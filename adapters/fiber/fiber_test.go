@@ -233,6 +233,14 @@ func TestWithoutMiddleware(t *testing.T) {
 func TestSessionFirstUsedInStreamWriter(t *testing.T) {
 	m := newManager(t, core.Config{Locking: true, LockTimeout: 2 * time.Second, Keys: [][]byte{[]byte("fiber-test-signing-key-0123456789abcdef")}})
 	a := fiber.New(fiber.Config{DisableStartupMessage: true})
+	// fasthttp starts a stream writer's goroutine at once: this outer
+	// middleware tells it when the request (the session's included) ended.
+	a.Use(func(c *fiber.Ctx) error {
+		ended := make(chan struct{})
+		c.Locals("ended", ended)
+		defer close(ended)
+		return c.Next()
+	})
 	a.Use(fibersession.Middleware(m))
 	a.Get("/new", func(c *fiber.Ctx) error {
 		fibersession.Get(c).Set("n", 1)
@@ -240,7 +248,9 @@ func TestSessionFirstUsedInStreamWriter(t *testing.T) {
 	})
 	a.Get("/stream", func(c *fiber.Ctx) error {
 		s := fibersession.Get(c)
+		ended := c.Locals("ended").(chan struct{})
 		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+			<-ended
 			s.Set("n", 2) // too late: the response is on its way
 			fmt.Fprintf(w, "err=%v", errors.Is(s.Err(), core.ErrHeadersSent))
 		})

@@ -25,9 +25,11 @@
 //
 // fasthttp reuses its buffers between requests; the adapter copies the
 // token out of the request before the session keeps it. A body stream
-// writer (SendStreamWriter) runs after the middleware returned and the
-// session was released: a change made there is not saved and shows in the
-// session's Err. Finish with the session first.
+// writer (SendStreamWriter) runs on a goroutine fasthttp starts at once,
+// racing the rest of the request: a change made there is saved only if it
+// comes before the middleware's commit, and once the session was released
+// it is refused and shows in the session's Err (core.ErrHeadersSent).
+// Finish with the session before sending the stream.
 //
 //	m, err := core.New(nil, core.Config{}) // memory store, secure cookie
 //	if err != nil { … }

@@ -207,10 +207,20 @@ func TestErrorResponseReplacesHandler(t *testing.T) {
 func TestSessionInStreamWriter(t *testing.T) {
 	m := newManager(t, core.Config{})
 	a := fiber.New()
+	// fasthttp starts a stream writer's goroutine at once: this outer
+	// middleware tells it when the request (the session's included) ended.
+	a.Use(func(c fiber.Ctx) error {
+		ended := make(chan struct{})
+		c.Locals("ended", ended)
+		defer close(ended)
+		return c.Next()
+	})
 	a.Use(fiberv3session.Middleware(m))
 	a.Get("/", func(c fiber.Ctx) error {
 		s := fiberv3session.Get(c)
+		ended := c.Locals("ended").(chan struct{})
 		return c.SendStreamWriter(func(w *bufio.Writer) {
+			<-ended
 			s.Set("k", "v")
 			if s.Err() != nil {
 				w.WriteString("refused")
