@@ -77,6 +77,9 @@ func Lifecycle(t *testing.T, rounds int, newStore func(t *testing.T) core.Store)
 					plantedToken(t, app, nil)
 				}
 			})
+			t.Run("PlantedTokenHeldOpen", func(t *testing.T) {
+				plantedTokenHeldOpen(t, app)
+			})
 			t.Run("PlantedTokenWithGrace", func(t *testing.T) {
 				graced := newGatedApp(t, newStore(t), with(mode.cfg, func(c *core.Config) { c.RegenerateGrace = graceForTests }))
 				for r := 0; r < min(rounds, 3); r++ {
@@ -144,6 +147,19 @@ func newGatedApp(t *testing.T, store core.Store, cfg core.Config) *gatedApp {
 		close(g.loaded)
 		<-g.release
 		act(w, s, r.URL.Query().Get("do"), n)
+	})
+	mux.HandleFunc("/late", func(w http.ResponseWriter, r *http.Request) {
+		s, err := core.FromContext(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		g := a.gate(r.URL.Query().Get("gate"))
+		close(g.loaded) // under way, the session not touched yet
+		<-g.release
+		user, _ := core.Get[string](s, "user")
+		s.Set("cart", "planted")
+		io.WriteString(w, "user="+user)
 	})
 	mux.HandleFunc("/cart", func(w http.ResponseWriter, r *http.Request) {
 		s, _ := core.FromContext(r.Context())
@@ -454,6 +470,47 @@ func plantedToken(t *testing.T, a *gatedApp, graced *gatedApp) {
 		}
 	}
 	MustGet(t, victim, a.url+"/whoami", "alice")
+}
+
+// heldOpen is how long plantedTokenHeldOpen keeps its request waiting after
+// the login: past the second within which core lets a request that was under
+// way at a Regenerate follow it.
+const heldOpen = 1500 * time.Millisecond
+
+// plantedTokenHeldOpen: the attacker starts a request with the planted token
+// before the victim's login and holds it (a body sent slowly) until well
+// after it. The request was under way when the ID moved, but it must
+// neither read the logged-in session nor write into it, nor get its token.
+func plantedTokenHeldOpen(t *testing.T, a *gatedApp) {
+	t.Helper()
+	u, _ := url.Parse(a.url)
+	attacker := NewBrowser(t)
+	MustGet(t, attacker, a.url+"/inc", "1")
+	planted := attacker.Jar.Cookies(u)
+	name, g := a.newGate()
+	held := send(browserWith(t, u, planted), a.url+"/late?gate="+name)
+	waitFor(t, g.loaded, "the held request to reach its handler")
+	victim := browserWith(t, u, planted)
+	MustGet(t, victim, a.url+"/login", "ok")
+	victimCookies := victim.Jar.Cookies(u)
+	if sameValues(planted, victimCookies) {
+		t.Fatal("the login kept the planted token")
+	}
+	time.Sleep(heldOpen)
+	close(g.release)
+	r := await(t, held, "the held planted request")
+	if r.code != http.StatusOK || r.body != "user=" {
+		t.Fatalf("the planted request held open past the login answered %d %q, want 200 \"user=\" (not the logged-in session)", r.code, r.body)
+	}
+	for _, c := range r.cookies {
+		for _, v := range victimCookies {
+			if c.Value == v.Value {
+				t.Fatal("the held planted request was answered with the victim's new token")
+			}
+		}
+	}
+	MustGet(t, victim, a.url+"/whoami", "alice")
+	MustGet(t, victim, a.url+"/showcart", "")
 }
 
 // getWithCookies requests target from a new browser holding cookies.
