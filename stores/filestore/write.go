@@ -296,16 +296,27 @@ func (h *handle) writeUndo(p prior, ino uint64) error {
 	binary.LittleEndian.PutUint32(tr[28:], crc)
 	copy(tr[32:], undoMagic)
 
-	if err := os.Remove(h.n.undo); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fsErr("remove stale recovery file", err)
-	}
-	f, err := os.OpenFile(h.n.undo, os.O_WRONLY|os.O_CREATE|os.O_EXCL|openFlags, h.s.mode)
-	if err != nil {
-		return fsErr("create recovery file", err)
+	// Two writers hold the session's flock at once only on two inodes: one
+	// of them was destroyed and re-created meanwhile, and its writer's
+	// recovery file is moot. Such a writer may create the name between our
+	// remove and create: remove it again, a bounded number of times.
+	var f *os.File
+	for attempt := 0; ; attempt++ {
+		if err := os.Remove(h.n.undo); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fsErr("remove stale recovery file", err)
+		}
+		var err error
+		f, err = os.OpenFile(h.n.undo, os.O_WRONLY|os.O_CREATE|os.O_EXCL|openFlags, h.s.mode)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || attempt == 3 {
+			return fsErr("create recovery file", err)
+		}
 	}
 	// One write system call: they cost more than the copy.
 	buf := make([]byte, 0, len(p.data)+len(tr))
-	_, err = f.Write(append(append(buf, p.data...), tr[:]...))
+	_, err := f.Write(append(append(buf, p.data...), tr[:]...))
 	if err == nil && h.s.sync {
 		err = f.Sync()
 	}
