@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -26,6 +27,9 @@ func (m *Manager) regenerate(ctx context.Context, s *Session, now time.Time) err
 	fwd, err := m.marker(record{created: r.created, deadline: r.deadline, written: now, movedTo: newID})
 	if err == nil {
 		err = m.forward(ctx, s, newID, fwd, now, &r, &data, &expiry)
+		if err != nil && !errors.Is(err, ErrConflict) {
+			m.unforward(ctx, s, fwd, now)
+		}
 	}
 	if err != nil {
 		if derr := m.store.Destroy(ctx, newID); derr != nil {
@@ -44,6 +48,24 @@ func (m *Manager) regenerate(ctx context.Context, s *Session, now time.Time) err
 	m.stored(ctx, s, r, data, expiry)
 	m.observe(ctx, Event{Kind: EventRegenerated})
 	return nil
+}
+
+// unforward puts the record s loaded back in place of fwd after writing
+// the forward failed: a store error may still have applied it (a lost
+// reply, redisstore's WaitReplicas refusing a write the master took), and
+// a forward to the new record, which is about to be removed, would log
+// the client out although its login got an error (a 5xx is "not
+// applied"). Best effort: without a lock, only in place of fwd.
+func (m *Manager) unforward(ctx context.Context, s *Session, fwd []byte, now time.Time) {
+	var err error
+	if s.lock == nil && m.caps.has(canSwap) {
+		_, err = m.store.(Swapper).Swap(ctx, s.target, fwd, s.loaded, m.expiry(&s.rec, now))
+	} else {
+		err = m.write(ctx, s.target, s.lock, s.loaded, m.expiry(&s.rec, now))
+	}
+	if err != nil {
+		m.logWarn(ctx, "sessionkit: restoring the session after a failed regeneration failed", s.target, err)
+	}
 }
 
 // forward replaces the record at s.target with fwd. Without a lock it
