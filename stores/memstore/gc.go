@@ -63,7 +63,7 @@ func (sh *shard) sweep(ctx context.Context, cut, lockNow int64, slice *time.Time
 	// lets the loop release the lock between chunks and carry on.
 	m, removed, seen := sh.m, 0, 0
 	for id, e := range m {
-		if e.exp <= cut && sh.locks[id] == nil {
+		if e.exp() <= cut && sh.locks[id] == nil {
 			delete(m, id)
 			removed++
 		}

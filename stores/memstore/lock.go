@@ -98,8 +98,7 @@ func (l *lock) Write(ctx context.Context, data []byte, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return opError("write", err)
 	}
-	data = clone(data)
-	exp := unixNano(expiry)
+	key, e := newEntry(l.id, data, unixNano(expiry))
 	now := l.s.nowNano()
 	sh := l.sh
 	sh.mu.Lock()
@@ -110,6 +109,6 @@ func (l *lock) Write(ctx context.Context, data []byte, expiry time.Time) error {
 	if sh.locks[l.id] != l.le || l.le.deadline <= now {
 		return errLockLost
 	}
-	sh.put(l.id, data, exp)
+	sh.put(key, e)
 	return nil
 }

@@ -3,11 +3,11 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
-	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -52,18 +52,45 @@ type Store struct {
 	users     userIndex
 }
 
-// entry is one session. It is kept small on purpose: a million of them
-// must fit in well under 256 MiB together with their IDs and 64-byte data.
-type entry struct {
-	data []byte
-	exp  int64 // unix nanoseconds; expired when exp <= now
+// entry is one session in one allocation that holds no pointers: its
+// expiry (unix nanoseconds, 8 bytes; expired when exp <= now), its ID — the
+// map's key points into it — and its data. One pointer-free object per
+// session instead of three keeps the garbage collector's work small when
+// the store holds millions of sessions, and a million of them with 64-byte
+// data fit in well under 256 MiB. The ID and data bytes never change after
+// newEntry; the expiry changes only under the shard's write lock.
+type entry []byte
+
+const expLen = 8
+
+// newEntry packs id, a copy of data and exp into one entry and returns the
+// map key for it, a string over the entry's own copy of id: the caller's id
+// may point into a larger buffer (a cookie header) that the map would
+// otherwise keep alive, or into one a framework reuses.
+func newEntry(id string, data []byte, exp int64) (string, entry) {
+	e := entry(make([]byte, expLen+len(id)+len(data)))
+	e.setExp(exp)
+	copy(e[expLen:], id)
+	copy(e[expLen+len(id):], data)
+	if id == "" {
+		return "", e
+	}
+	return unsafe.String(&e[expLen], len(id)), e
 }
+
+func (e entry) exp() int64 { return int64(binary.NativeEndian.Uint64(e)) }
+
+func (e entry) setExp(exp int64) { binary.NativeEndian.PutUint64(e, uint64(exp)) }
+
+// data returns the session data of e, stored under an ID idLen bytes long.
+// It aliases the entry: callers copy it before it leaves the store.
+func (e entry) data(idLen int) []byte { return e[expLen+idLen:] }
 
 // shardState is one shard: its sessions and the locks on its IDs. Both maps
 // are nil once the store is closed.
 type shardState struct {
 	mu    sync.RWMutex
-	m     map[string]*entry
+	m     map[string]entry
 	locks map[string]*lockEntry
 }
 
@@ -99,7 +126,7 @@ func New(opts Options) *Store {
 		s.lockTTL = DefaultLockTTL
 	}
 	for i := range s.shards {
-		s.shards[i].m = make(map[string]*entry)
+		s.shards[i].m = make(map[string]entry)
 		s.shards[i].locks = make(map[string]*lockEntry)
 	}
 	s.users.m = make(map[string]map[string]int64)
@@ -142,27 +169,21 @@ func clone(data []byte) []byte {
 	return c
 }
 
-// live returns the entry under id if it has not expired by now. The caller
-// holds sh.mu.
-func (sh *shard) live(id string, now int64) *entry {
-	if e := sh.m[id]; e != nil && e.exp > now {
+// live returns the entry under id if it has not expired by now, or nil.
+// The caller holds sh.mu.
+func (sh *shard) live(id string, now int64) entry {
+	if e := sh.m[id]; e != nil && e.exp() > now {
 		return e
 	}
 	return nil
 }
 
-// put stores data (already copied) under id until exp. The caller holds
-// sh.mu for writing. A record written already expired is kept like any
-// other (it reads as absent) until GC counts it as removed.
-func (sh *shard) put(id string, data []byte, exp int64) {
-	if e := sh.m[id]; e != nil {
-		e.data, e.exp = data, exp
-		return
-	}
-	// Clone the key: the caller's id may point into a larger buffer (a
-	// cookie header) that the map would otherwise keep alive.
-	sh.m[strings.Clone(id)] = &entry{data: data, exp: exp}
-}
+// put stores e (from newEntry) under key, its own ID. The caller holds
+// sh.mu for writing. Assigning a string key that is already in the map
+// stores the new key too, so a replaced entry is not kept alive by the
+// old key. A record written already expired is kept like any other (it
+// reads as absent) until GC counts it as removed.
+func (sh *shard) put(key string, e entry) { sh.m[key] = e }
 
 // Read returns a copy of the data stored under id. An absent or expired
 // record is found=false with a nil error.
@@ -182,7 +203,7 @@ func (s *Store) Read(ctx context.Context, id string) ([]byte, bool, error) {
 		sh.mu.RUnlock()
 		return nil, false, nil
 	}
-	data := clone(e.data)
+	data := clone(e.data(len(id)))
 	sh.mu.RUnlock()
 	return data, true, nil
 }
@@ -192,15 +213,14 @@ func (s *Store) Write(ctx context.Context, id string, data []byte, expiry time.T
 	if err := ctx.Err(); err != nil {
 		return opError("write", err)
 	}
-	data = clone(data)
-	exp := unixNano(expiry)
+	key, e := newEntry(id, data, unixNano(expiry))
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.m == nil {
 		return opError("write", ErrClosed)
 	}
-	sh.put(id, data, exp)
+	sh.put(key, e)
 	return nil
 }
 
@@ -234,7 +254,7 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 		return opError("touch", ErrClosed)
 	}
 	if e := sh.live(id, now); e != nil {
-		e.exp = exp
+		e.setExp(exp) // in place: assigning sh.m[id] would make the caller's id the key
 	}
 	return nil
 }
@@ -261,8 +281,7 @@ func (s *Store) Swap(ctx context.Context, id string, old, new []byte, expiry tim
 	if err := ctx.Err(); err != nil {
 		return false, opError("swap", err)
 	}
-	data := clone(new)
-	exp := unixNano(expiry)
+	key, ne := newEntry(id, new, unixNano(expiry))
 	sh := s.shard(id)
 	now := s.nowNano()
 	sh.mu.Lock()
@@ -271,10 +290,10 @@ func (s *Store) Swap(ctx context.Context, id string, old, new []byte, expiry tim
 		return false, opError("swap", ErrClosed)
 	}
 	e := sh.live(id, now)
-	if old == nil && e != nil || old != nil && (e == nil || !bytes.Equal(e.data, old)) {
+	if old == nil && e != nil || old != nil && (e == nil || !bytes.Equal(e.data(len(id)), old)) {
 		return false, nil
 	}
-	sh.put(id, data, exp)
+	sh.put(key, ne)
 	return true, nil
 }
 

@@ -53,10 +53,65 @@ func TestShardSpread(t *testing.T) {
 
 // TestLayout pins the sizes the memory budget depends on.
 func TestLayout(t *testing.T) {
-	if got := unsafe.Sizeof(entry{}); got != 32 {
-		t.Errorf("entry is %d bytes, want 32", got)
+	if got := unsafe.Sizeof(entry{}); got != 24 {
+		t.Errorf("entry is %d bytes, want 24 (one slice)", got)
+	}
+	key, e := newEntry("sid", []byte("data"), 42)
+	if unsafe.StringData(key) != &e[expLen] {
+		t.Error("the map key does not point into its entry: two allocations per session")
+	}
+	if key != "sid" || e.exp() != 42 || string(e.data(len(key))) != "data" {
+		t.Errorf("newEntry = %q, exp %d, data %q", key, e.exp(), e.data(len(key)))
+	}
+	if got := len(e); got != expLen+len("sid")+len("data") {
+		t.Errorf("entry is %d bytes long, want %d", got, expLen+len("sid")+len("data"))
 	}
 	if got := unsafe.Sizeof(shard{}); got%128 != 0 {
 		t.Errorf("shard is %d bytes, want a multiple of 128", got)
+	}
+}
+
+// TestCallerBuffersNotKept: the store keeps no string or slice of its
+// callers. A framework (fasthttp) reuses the buffer an ID was read from for
+// the next request; the records must not change with it.
+func TestCallerBuffersNotKept(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	buf := []byte("reused-buffer-id-000001")
+	data := []byte("payload")
+	id := func() string { return unsafe.String(&buf[0], len(buf)) }
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"Write", func() error { return s.Write(ctx, id(), data, exp) }},
+		{"Touch", func() error { return s.Touch(ctx, id(), exp.Add(time.Hour)) }},
+		{"Swap", func() error {
+			ok, err := s.Swap(ctx, id(), data, data, exp.Add(2*time.Hour))
+			if err == nil && !ok {
+				err = fmt.Errorf("Swap did not write")
+			}
+			return err
+		}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			copy(buf, "reused-buffer-id-000001")
+			if err := st.do(); err != nil {
+				t.Fatal(err)
+			}
+			copy(buf, "reused-buffer-id-999999") // the framework's next request
+			data[0] = 'X'
+			got, found, err := s.Read(ctx, "reused-buffer-id-000001")
+			data[0] = 'p'
+			if err != nil || !found || string(got) != "payload" {
+				t.Fatalf("Read after the caller's buffers changed = %q, %v, %v; want \"payload\"", got, found, err)
+			}
+			if _, found, _ := s.Read(ctx, "reused-buffer-id-999999"); found {
+				t.Fatal("a record appeared under the buffer's new contents")
+			}
+		})
 	}
 }
