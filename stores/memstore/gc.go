@@ -60,31 +60,53 @@ func (sh *shard) sweep(ctx context.Context, cut, lockNow int64, slice *time.Time
 	}
 	// Ranging over a map while it changes is well defined in Go: entries
 	// added meanwhile may or may not be seen, deleted ones are not. That
-	// lets the loop release the lock between chunks and carry on.
-	m, removed, seen := sh.m, 0, 0
-	for id, e := range m {
-		if e.exp() <= cut && sh.locks[id] == nil {
-			delete(m, id)
+	// lets the loops release the lock between chunks and carry on.
+	removed, seen := 0, 0
+	// pause lets lookups in after every sweepChunk entries examined; false
+	// means stop (with the shard unlocked): ctx ended or the store closed.
+	var err error
+	pause := func() bool {
+		if seen++; seen%sweepChunk != 0 {
+			return true
+		}
+		sh.mu.Unlock()
+		if err = ctx.Err(); err != nil {
+			err = opError("gc", err)
+			return false
+		}
+		// Unlocking is not enough when the sweep shares its P with the
+		// lookups (GOMAXPROCS=1, or a busy server): they would wait for
+		// the scheduler's 10 ms time slice. Yield to them every sweepSlice
+		// of work.
+		if now := time.Now(); now.Sub(*slice) >= sweepSlice {
+			runtime.Gosched()
+			*slice = time.Now()
+		}
+		sh.mu.Lock()
+		if sh.m == nil {
+			sh.mu.Unlock()
+			err = opError("gc", ErrClosed)
+			return false
+		}
+		return true
+	}
+	expired := func(e entry) bool { return e.exp() <= cut && sh.locks[e.id()] == nil }
+	for h, e := range sh.m {
+		if expired(e) {
+			delete(sh.m, h)
 			removed++
 		}
-		if seen++; seen%sweepChunk == 0 {
-			sh.mu.Unlock()
-			if err := ctx.Err(); err != nil {
-				return removed, opError("gc", err)
-			}
-			// Unlocking is not enough when the sweep shares its P with
-			// the lookups (GOMAXPROCS=1, or a busy server): they would
-			// wait for the scheduler's 10 ms time slice. Yield to them
-			// every sweepSlice of work.
-			if now := time.Now(); now.Sub(*slice) >= sweepSlice {
-				runtime.Gosched()
-				*slice = time.Now()
-			}
-			sh.mu.Lock()
-			if sh.m == nil {
-				sh.mu.Unlock()
-				return removed, opError("gc", ErrClosed)
-			}
+		if !pause() {
+			return removed, err
+		}
+	}
+	for id, e := range sh.spill {
+		if expired(e) {
+			delete(sh.spill, id)
+			removed++
+		}
+		if !pause() {
+			return removed, err
 		}
 	}
 	sh.mu.Unlock()

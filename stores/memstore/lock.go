@@ -27,7 +27,7 @@ var errLockLost = opError("write", errs.LockLost)
 // The result type is the unnamed interface core.Lock aliases, so Store
 // satisfies core.Locker without importing core.
 func (s *Store) Lock(ctx context.Context, id string) (interface{ Unlock(context.Context) error }, error) {
-	sh := s.shard(id)
+	sh, h := s.locate(id)
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, opError("lock", err)
@@ -47,7 +47,7 @@ func (s *Store) Lock(ctx context.Context, id string) (interface{ Unlock(context.
 			le := &lockEntry{deadline: now + int64(s.lockTTL), released: make(chan struct{})}
 			sh.locks[strings.Clone(id)] = le
 			sh.mu.Unlock()
-			return &lock{s: s, sh: sh, id: id, le: le}, nil
+			return &lock{s: s, sh: sh, h: h, id: id, le: le}, nil
 		}
 		released, wait := held.released, time.Duration(held.deadline-now)
 		sh.mu.Unlock()
@@ -69,6 +69,7 @@ func (s *Store) Lock(ctx context.Context, id string) (interface{ Unlock(context.
 type lock struct {
 	s  *Store
 	sh *shard
+	h  uint64 // id's hash
 	id string
 	le *lockEntry
 }
@@ -98,7 +99,7 @@ func (l *lock) Write(ctx context.Context, data []byte, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return opError("write", err)
 	}
-	key, e := newEntry(l.id, data, unixNano(expiry))
+	e := newEntry(l.id, data, unixNano(expiry))
 	now := l.s.nowNano()
 	sh := l.sh
 	sh.mu.Lock()
@@ -109,6 +110,6 @@ func (l *lock) Write(ctx context.Context, data []byte, expiry time.Time) error {
 	if sh.locks[l.id] != l.le || l.le.deadline <= now {
 		return errLockLost
 	}
-	sh.put(key, e)
+	sh.put(l.h, e)
 	return nil
 }

@@ -41,11 +41,13 @@ type Options struct {
 // Store keeps sessions in memory, in shards, each with its own lock. It is
 // safe for concurrent use. Build it with New.
 type Store struct {
-	shards  []shard
-	mask    uint64
-	seed    maphash.Seed
-	lockTTL time.Duration
-	now     func() time.Time
+	shards []shard
+	mask   uint64
+	seed   maphash.Seed
+	// hashMask is all ones; tests clear it so that every ID collides.
+	hashMask uint64
+	lockTTL  time.Duration
+	now      func() time.Time
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close: wakes lock waiters
@@ -53,44 +55,63 @@ type Store struct {
 }
 
 // entry is one session in one allocation that holds no pointers: its
-// expiry (unix nanoseconds, 8 bytes; expired when exp <= now), its ID — the
-// map's key points into it — and its data. One pointer-free object per
-// session instead of three keeps the garbage collector's work small when
-// the store holds millions of sessions, and a million of them with 64-byte
-// data fit in well under 256 MiB. The ID and data bytes never change after
-// newEntry; the expiry changes only under the shard's write lock.
+// expiry (unix nanoseconds; expired when exp <= now), the length of its ID,
+// its ID and its data. The shard's map is keyed by the ID's 64-bit hash, so
+// each session costs the garbage collector one pointer (the map value) to
+// a pointer-free object — it used to be three objects, one of them scanned,
+// and with a million sessions stored the collector's work per request
+// dominated creating one. A million of them with 64-byte data fit in well
+// under 256 MiB. The ID and data bytes never change after newEntry; the
+// expiry changes only under the shard's write lock.
 type entry []byte
 
-const expLen = 8
+const (
+	expLen  = 8
+	idLenAt = expLen      // 4 bytes: len(id)
+	idAt    = idLenAt + 4 // the ID, then the data
+)
 
-// newEntry packs id, a copy of data and exp into one entry and returns the
-// map key for it, a string over the entry's own copy of id: the caller's id
-// may point into a larger buffer (a cookie header) that the map would
-// otherwise keep alive, or into one a framework reuses.
-func newEntry(id string, data []byte, exp int64) (string, entry) {
-	e := entry(make([]byte, expLen+len(id)+len(data)))
+// newEntry packs exp, id and a copy of data into one entry. It keeps no
+// reference to the caller's id or data: an id may point into a larger
+// buffer (a cookie header) that the store would otherwise keep alive, or
+// into one a framework reuses for its next request.
+func newEntry(id string, data []byte, exp int64) entry {
+	e := entry(make([]byte, idAt+len(id)+len(data)))
 	e.setExp(exp)
-	copy(e[expLen:], id)
-	copy(e[expLen+len(id):], data)
-	if id == "" {
-		return "", e
-	}
-	return unsafe.String(&e[expLen], len(id)), e
+	binary.NativeEndian.PutUint32(e[idLenAt:], uint32(len(id)))
+	copy(e[idAt:], id)
+	copy(e[idAt+len(id):], data)
+	return e
 }
 
 func (e entry) exp() int64 { return int64(binary.NativeEndian.Uint64(e)) }
 
 func (e entry) setExp(exp int64) { binary.NativeEndian.PutUint64(e, uint64(exp)) }
 
-// data returns the session data of e, stored under an ID idLen bytes long.
-// It aliases the entry: callers copy it before it leaves the store.
-func (e entry) data(idLen int) []byte { return e[expLen+idLen:] }
+func (e entry) idLen() int { return int(binary.NativeEndian.Uint32(e[idLenAt:])) }
 
-// shardState is one shard: its sessions and the locks on its IDs. Both maps
-// are nil once the store is closed.
+// id returns the entry's ID, a string over the entry's own bytes.
+func (e entry) id() string {
+	n := e.idLen()
+	if n == 0 {
+		return ""
+	}
+	return unsafe.String(&e[idAt], n)
+}
+
+// data returns the session data of e. It aliases the entry: callers copy
+// it before it leaves the store.
+func (e entry) data() []byte { return e[idAt+e.idLen():] }
+
+// shardState is one shard: its sessions and the locks on its IDs. Sessions
+// are in m under their ID's hash; an ID whose hash another ID's entry holds
+// in m (a 64-bit collision: about one in 10^7 stores of a million sessions)
+// goes to spill, which is nil until then. All maps are nil once the store is
+// closed.
 type shardState struct {
 	mu    sync.RWMutex
-	m     map[string]entry
+	m     map[uint64]entry
+	spill map[string]entry
 	locks map[string]*lockEntry
 }
 
@@ -115,28 +136,31 @@ func New(opts Options) *Store {
 		p <<= 1
 	}
 	s := &Store{
-		shards:  make([]shard, p),
-		mask:    uint64(p - 1),
-		seed:    maphash.MakeSeed(),
-		lockTTL: opts.LockTTL,
-		now:     time.Now, // tests swap it (export_test.go)
-		done:    make(chan struct{}),
+		shards:   make([]shard, p),
+		mask:     uint64(p - 1),
+		seed:     maphash.MakeSeed(),
+		hashMask: ^uint64(0),
+		lockTTL:  opts.LockTTL,
+		now:      time.Now, // tests swap it (export_test.go)
+		done:     make(chan struct{}),
 	}
 	if s.lockTTL <= 0 {
 		s.lockTTL = DefaultLockTTL
 	}
 	for i := range s.shards {
-		s.shards[i].m = make(map[string]entry)
+		s.shards[i].m = make(map[uint64]entry)
 		s.shards[i].locks = make(map[string]*lockEntry)
 	}
 	s.users.m = make(map[string]map[string]int64)
 	return s
 }
 
-// shard returns the shard that holds id. The hash is seeded per store, so
-// clients cannot pick IDs that all land in one shard.
-func (s *Store) shard(id string) *shard {
-	return &s.shards[maphash.String(s.seed, id)&s.mask]
+// locate returns the shard that holds id and id's hash, its key there. The
+// hash is seeded per store, so clients cannot pick IDs that all land in one
+// shard or collide.
+func (s *Store) locate(id string) (*shard, uint64) {
+	h := maphash.String(s.seed, id) & s.hashMask
+	return &s.shards[h&s.mask], h
 }
 
 func (s *Store) nowNano() int64 { return unixNano(s.now()) }
@@ -169,21 +193,57 @@ func clone(data []byte) []byte {
 	return c
 }
 
-// live returns the entry under id if it has not expired by now, or nil.
-// The caller holds sh.mu.
-func (sh *shard) live(id string, now int64) entry {
-	if e := sh.m[id]; e != nil && e.exp() > now {
+// get returns the entry under id, whose hash is h, or nil. The caller holds
+// sh.mu.
+func (sh *shard) get(h uint64, id string) entry {
+	if e := sh.m[h]; e != nil && e.id() == id {
+		return e
+	}
+	if len(sh.spill) > 0 {
+		return sh.spill[id]
+	}
+	return nil
+}
+
+// live is get for an entry that has not expired by now.
+func (sh *shard) live(h uint64, id string, now int64) entry {
+	if e := sh.get(h, id); e != nil && e.exp() > now {
 		return e
 	}
 	return nil
 }
 
-// put stores e (from newEntry) under key, its own ID. The caller holds
-// sh.mu for writing. Assigning a string key that is already in the map
-// stores the new key too, so a replaced entry is not kept alive by the
-// old key. A record written already expired is kept like any other (it
-// reads as absent) until GC counts it as removed.
-func (sh *shard) put(key string, e entry) { sh.m[key] = e }
+// put stores e (from newEntry) under its ID, whose hash is h, replacing the
+// ID's entry if there is one. The caller holds sh.mu for writing. A record
+// written already expired is kept like any other (it reads as absent) until
+// GC counts it as removed.
+func (sh *shard) put(h uint64, e entry) {
+	id := e.id()
+	if len(sh.spill) > 0 {
+		if _, ok := sh.spill[id]; ok {
+			sh.spill[id] = e
+			return
+		}
+	}
+	if cur := sh.m[h]; cur == nil || cur.id() == id {
+		sh.m[h] = e
+		return
+	}
+	if sh.spill == nil {
+		sh.spill = make(map[string]entry)
+	}
+	sh.spill[id] = e
+}
+
+// del removes the entry under id, whose hash is h. The caller holds sh.mu
+// for writing.
+func (sh *shard) del(h uint64, id string) {
+	if e := sh.m[h]; e != nil && e.id() == id {
+		delete(sh.m, h)
+		return
+	}
+	delete(sh.spill, id) // once made, spill stays: GC ranges over it unlocked
+}
 
 // Read returns a copy of the data stored under id. An absent or expired
 // record is found=false with a nil error.
@@ -191,19 +251,19 @@ func (s *Store) Read(ctx context.Context, id string) ([]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, opError("read", err)
 	}
-	sh := s.shard(id)
+	sh, h := s.locate(id)
 	now := s.nowNano()
 	sh.mu.RLock()
 	if sh.m == nil {
 		sh.mu.RUnlock()
 		return nil, false, opError("read", ErrClosed)
 	}
-	e := sh.live(id, now)
+	e := sh.live(h, id, now)
 	if e == nil {
 		sh.mu.RUnlock()
 		return nil, false, nil
 	}
-	data := clone(e.data(len(id)))
+	data := clone(e.data())
 	sh.mu.RUnlock()
 	return data, true, nil
 }
@@ -213,14 +273,14 @@ func (s *Store) Write(ctx context.Context, id string, data []byte, expiry time.T
 	if err := ctx.Err(); err != nil {
 		return opError("write", err)
 	}
-	key, e := newEntry(id, data, unixNano(expiry))
-	sh := s.shard(id)
+	e := newEntry(id, data, unixNano(expiry))
+	sh, h := s.locate(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.m == nil {
 		return opError("write", ErrClosed)
 	}
-	sh.put(key, e)
+	sh.put(h, e)
 	return nil
 }
 
@@ -229,13 +289,13 @@ func (s *Store) Destroy(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return opError("destroy", err)
 	}
-	sh := s.shard(id)
+	sh, h := s.locate(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.m == nil {
 		return opError("destroy", ErrClosed)
 	}
-	delete(sh.m, id)
+	sh.del(h, id)
 	return nil
 }
 
@@ -246,15 +306,15 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 		return opError("touch", err)
 	}
 	exp := unixNano(expiry)
-	sh := s.shard(id)
+	sh, h := s.locate(id)
 	now := s.nowNano()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.m == nil {
 		return opError("touch", ErrClosed)
 	}
-	if e := sh.live(id, now); e != nil {
-		e.setExp(exp) // in place: assigning sh.m[id] would make the caller's id the key
+	if e := sh.live(h, id, now); e != nil {
+		e.setExp(exp)
 	}
 	return nil
 }
@@ -264,14 +324,14 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, opError("exists", err)
 	}
-	sh := s.shard(id)
+	sh, h := s.locate(id)
 	now := s.nowNano()
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
 	if sh.m == nil {
 		return false, opError("exists", ErrClosed)
 	}
-	return sh.live(id, now) != nil, nil
+	return sh.live(h, id, now) != nil, nil
 }
 
 // Swap replaces the record under id with new, atomically, only if the live
@@ -281,19 +341,23 @@ func (s *Store) Swap(ctx context.Context, id string, old, new []byte, expiry tim
 	if err := ctx.Err(); err != nil {
 		return false, opError("swap", err)
 	}
-	key, ne := newEntry(id, new, unixNano(expiry))
-	sh := s.shard(id)
-	now := s.nowNano()
+	ne := newEntry(id, new, unixNano(expiry))
+	sh, h := s.locate(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.m == nil {
 		return false, opError("swap", ErrClosed)
 	}
-	e := sh.live(id, now)
-	if old == nil && e != nil || old != nil && (e == nil || !bytes.Equal(e.data(len(id)), old)) {
+	// Only an existing entry needs the clock (its expiry): creating a
+	// session, the common Swap, reads no clock.
+	e := sh.get(h, id)
+	if e != nil && e.exp() <= s.nowNano() {
+		e = nil
+	}
+	if old == nil && e != nil || old != nil && (e == nil || !bytes.Equal(e.data(), old)) {
 		return false, nil
 	}
-	sh.put(key, ne)
+	sh.put(h, ne)
 	return true, nil
 }
 
@@ -306,7 +370,7 @@ func (s *Store) Close() error {
 		for i := range s.shards {
 			sh := &s.shards[i]
 			sh.mu.Lock()
-			sh.m, sh.locks = nil, nil
+			sh.m, sh.spill, sh.locks = nil, nil, nil
 			sh.mu.Unlock()
 		}
 		s.users.mu.Lock()

@@ -34,16 +34,20 @@ func TestConformance(t *testing.T) {
 		name string
 		opts memstore.Options
 		kit  []storetest.Option
+		mk   func(memstore.Options) *memstore.Store
 	}{
-		{"Defaults", memstore.Options{}, nil},
-		{"ShortLockTTL", memstore.Options{LockTTL: ttl}, []storetest.Option{storetest.LockTTL(ttl)}},
-		{"OneShard", memstore.Options{Shards: 1, LockTTL: ttl}, []storetest.Option{storetest.LockTTL(ttl)}},
+		{"Defaults", memstore.Options{}, nil, memstore.New},
+		{"ShortLockTTL", memstore.Options{LockTTL: ttl}, []storetest.Option{storetest.LockTTL(ttl)}, memstore.New},
+		{"OneShard", memstore.Options{Shards: 1, LockTTL: ttl}, []storetest.Option{storetest.LockTTL(ttl)}, memstore.New},
+		// Every ID's hash collides: all but the first session of each
+		// shard live in its spill map.
+		{"Colliding", memstore.Options{LockTTL: ttl}, []storetest.Option{storetest.LockTTL(ttl)}, memstore.NewColliding},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			storetest.Run(t, func(t *testing.T) core.Store {
-				s := memstore.New(tt.opts)
+				s := tt.mk(tt.opts)
 				t.Cleanup(func() { s.Close() })
 				return s
 			}, tt.kit...)

@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -56,15 +57,15 @@ func TestLayout(t *testing.T) {
 	if got := unsafe.Sizeof(entry{}); got != 24 {
 		t.Errorf("entry is %d bytes, want 24 (one slice)", got)
 	}
-	key, e := newEntry("sid", []byte("data"), 42)
-	if unsafe.StringData(key) != &e[expLen] {
-		t.Error("the map key does not point into its entry: two allocations per session")
+	e := newEntry("sid", []byte("data"), 42)
+	if e.id() != "sid" || e.exp() != 42 || string(e.data()) != "data" {
+		t.Errorf("newEntry = %q, exp %d, data %q", e.id(), e.exp(), e.data())
 	}
-	if key != "sid" || e.exp() != 42 || string(e.data(len(key))) != "data" {
-		t.Errorf("newEntry = %q, exp %d, data %q", key, e.exp(), e.data(len(key)))
+	if got := len(e); got != idAt+len("sid")+len("data") {
+		t.Errorf("entry is %d bytes long, want %d", got, idAt+len("sid")+len("data"))
 	}
-	if got := len(e); got != expLen+len("sid")+len("data") {
-		t.Errorf("entry is %d bytes long, want %d", got, expLen+len("sid")+len("data"))
+	if e := newEntry("", nil, 7); e.id() != "" || e.data() == nil || len(e.data()) != 0 || e.exp() != 7 {
+		t.Errorf("newEntry of an empty ID and nil data = %q, %v, %d", e.id(), e.data(), e.exp())
 	}
 	if got := unsafe.Sizeof(shard{}); got%128 != 0 {
 		t.Errorf("shard is %d bytes, want a multiple of 128", got)
@@ -113,5 +114,73 @@ func TestCallerBuffersNotKept(t *testing.T) {
 				t.Fatal("a record appeared under the buffer's new contents")
 			}
 		})
+	}
+}
+
+// TestCollisions walks the spill map through the states a shard's pair of
+// maps can be in when two IDs' hashes collide: the second ID spills, the
+// first leaves (its slot in m is free again), the second is written again
+// (it must stay in spill, not gain a second copy in m) and leaves; GC
+// removes expired spilled records and Close drops everything.
+func TestCollisions(t *testing.T) {
+	s := NewColliding(Options{Shards: 1})
+	ctx := context.Background()
+	sh := &s.shards[0]
+	later := time.Now().Add(time.Hour)
+	read := func(id string) string {
+		t.Helper()
+		b, found, err := s.Read(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !found {
+			return "<absent>"
+		}
+		return string(b)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.Write(ctx, "first-id-0000000000000", []byte("1"), later))
+	must(s.Write(ctx, "second-id-000000000000", []byte("2"), later))
+	if len(sh.m) != 1 || len(sh.spill) != 1 {
+		t.Fatalf("two colliding IDs: %d in m, %d spilled; want 1 and 1", len(sh.m), len(sh.spill))
+	}
+	if a, b := read("first-id-0000000000000"), read("second-id-000000000000"); a != "1" || b != "2" {
+		t.Fatalf("reads = %q, %q; want 1, 2", a, b)
+	}
+	must(s.Destroy(ctx, "first-id-0000000000000"))
+	must(s.Write(ctx, "second-id-000000000000", []byte("2b"), later))
+	if len(sh.m) != 0 || len(sh.spill) != 1 {
+		t.Fatalf("rewrite of the spilled ID: %d in m, %d spilled; want 0 and 1", len(sh.m), len(sh.spill))
+	}
+	if got := read("second-id-000000000000"); got != "2b" {
+		t.Fatalf("read = %q, want 2b", got)
+	}
+	if ok, err := s.Swap(ctx, "second-id-000000000000", []byte("2b"), []byte("2c"), later); err != nil || !ok {
+		t.Fatalf("Swap of the spilled ID = %v, %v", ok, err)
+	}
+	must(s.Touch(ctx, "second-id-000000000000", later.Add(time.Hour)))
+	if ok, err := s.Exists(ctx, "second-id-000000000000"); err != nil || !ok {
+		t.Fatalf("Exists of the spilled ID = %v, %v", ok, err)
+	}
+	must(s.Write(ctx, "third-id-0000000000000", []byte("3"), time.Now().Add(-time.Second)))
+	must(s.Write(ctx, "fourth-id-000000000000", []byte("4"), time.Now().Add(-time.Second)))
+	if n, err := s.GC(ctx, time.Now()); err != nil || n != 2 {
+		t.Fatalf("GC = %d, %v; want the two expired records removed", n, err)
+	}
+	if got := read("second-id-000000000000"); got != "2c" {
+		t.Fatalf("after GC read = %q, want 2c", got)
+	}
+	must(s.Destroy(ctx, "second-id-000000000000"))
+	if got := read("second-id-000000000000"); got != "<absent>" || len(sh.m)+len(sh.spill) != 0 {
+		t.Fatalf("after Destroy read = %q with %d entries left", got, len(sh.m)+len(sh.spill))
+	}
+	must(s.Close())
+	if _, _, err := s.Read(ctx, "second-id-000000000000"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Read after Close = %v, want ErrClosed", err)
 	}
 }

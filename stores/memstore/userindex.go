@@ -99,8 +99,8 @@ func (u *userIndex) prune(s *Store, cut int64) error {
 
 // liveAt reports whether a record under id outlives cut.
 func (s *Store) liveAt(id string, cut int64) bool {
-	sh := s.shard(id)
+	sh, h := s.locate(id)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	return sh.m != nil && sh.live(id, cut) != nil
+	return sh.m != nil && sh.live(h, id, cut) != nil
 }
