@@ -65,8 +65,17 @@
 // A read is one GET; a write one SET. With locking on, Lock takes the lock
 // and reads the data in one script, and the lock's Write checks the token,
 // writes and releases in one script, so a locked read-modify-write costs
-// two round trips, as an unlocked one does. Swap (compare-and-swap) is one
-// script. Scripts run with EVALSHA and are cached by the server.
+// two round trips, as an unlocked one does. A locked request that only
+// read — without having to say so with ReadOnly — waits for one: its
+// Unlock queues the release, which a background sender delivers after the
+// response, pipelined with the releases other requests queued meanwhile
+// (with 16 users in parallel, 1.08 round trips per locked read in all).
+// A Lock of the same session by this store while its release is on the
+// way takes the lock over in its own round trip instead of waiting; a
+// Lock from another app server waits about one round trip longer. Close
+// (called by the Manager's Close) sends what is still queued. Swap
+// (compare-and-swap) is one script. Scripts run with EVALSHA and are
+// cached by the server.
 //
 // # Locks
 //

@@ -141,8 +141,25 @@ func (h *faultHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	}
 }
 
+// ProcessPipelineHook drops a whole pipeline that carries a call of an
+// armed script, unsent, as a connection that breaks before anything is
+// written: every command in it fails with errLostReply.
 func (h *faultHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		armed := false
+		for _, c := range cmds {
+			if h.take(c) != nil {
+				armed = true
+			}
+		}
+		if !armed {
+			return next(ctx, cmds)
+		}
+		for _, c := range cmds {
+			c.SetErr(errLostReply)
+		}
+		return errLostReply
+	}
 }
 
 // faultBackends are the layouts whose lock and write are one script each.
@@ -401,8 +418,27 @@ func TestUnlockNoAnswer(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := storetest.Context(t)
 			s, h, plain := hooked(t, b)
+
+			// A request that only read: Unlock queues the release and
+			// succeeds; the release pipeline gets no answer, and the
+			// store goes on releasing in the background.
 			id := storetest.NewID(t)
 			l := mustLock(ctx, t, s, id)
+			h.arm(releaseScript, replyLost) // on a pipeline: dropped unsent
+			if err := l.Unlock(ctx); err != nil {
+				t.Fatalf("Unlock of a read-only holder: %v, want nil (the release is sent later)", err)
+			}
+			eventually(t, "the lock is released after its release got no answer", func() bool {
+				return lockState(ctx, t, plain, s, id) == ""
+			})
+
+			// After Close, Unlock releases synchronously and reports what
+			// Redis did not answer.
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			id = storetest.NewID(t)
+			l = mustLock(ctx, t, s, id)
 			var late held
 			h.arm(releaseScript, late.fault)
 			if err := l.Unlock(ctx); err == nil {
@@ -435,6 +471,7 @@ func TestSplitLayoutReplyLost(t *testing.T) {
 		t.Fatalf("SET that applied but lost its reply: %v, want nil", err)
 	}
 	wantRecord(ctx, t, s, id, "new")
+	s.releasesSent()
 	if holder := lockState(ctx, t, plain, s, id); holder != "" {
 		t.Fatal("the lock is still held")
 	}
@@ -586,6 +623,7 @@ func TestStalledServerLeavesNoLocks(t *testing.T) {
 			if worst > time.Second {
 				t.Fatalf("a session stayed locked %v after Redis came back, want under a second", worst)
 			}
+			s.releasesSent()
 			if keys := lockKeys(ctx, t, c, s); len(keys) != 0 {
 				t.Fatalf("%d lock keys left behind: %v", len(keys), keys)
 			}

@@ -109,7 +109,7 @@ type lock struct {
 func (l *lock) try(ctx context.Context) (bool, error) {
 	if l.s.oneKeyspace {
 		keys := []string{l.lockKey, l.key, fenceKey(l.lockKey, l.token)}
-		res, err := lockScript.Run(ctx, l.s.client, keys, l.token, l.s.opts.LockTTL.Milliseconds()).Slice()
+		res, err := lockScript.Run(ctx, l.s.client, keys, l.token, l.s.opts.LockTTL.Milliseconds(), l.s.pendingRelease(l.lockKey)).Slice()
 		if err != nil {
 			return false, err
 		}
@@ -131,7 +131,7 @@ func (l *lock) try(ctx context.Context) (bool, error) {
 	}
 	// Cluster without hash tags: the two keys live in different slots, so
 	// lock first, then read.
-	n, err := lockOnlyScript.Run(ctx, l.s.client, []string{l.lockKey}, l.token, l.s.opts.LockTTL.Milliseconds()).Int()
+	n, err := lockOnlyScript.Run(ctx, l.s.client, []string{l.lockKey}, l.token, l.s.opts.LockTTL.Milliseconds(), l.s.pendingRelease(l.lockKey)).Int()
 	if err != nil || n != 1 {
 		return false, err
 	}
@@ -332,20 +332,29 @@ func (l *lock) landed(ctx context.Context, data []byte, ms int64) bool {
 
 // Unlock releases the lock if this holder still has it (compare-and-delete
 // on the token). After a successful Write it has nothing left to do and
-// costs no round trip. It runs even when ctx is already cancelled — a
-// request that ended early must not leave its session locked for LockTTL —
-// bounded by the client's timeouts and five seconds. If Redis does not
-// answer, Unlock returns the error and the store goes on releasing the
-// lock in the background (settle.go).
+// costs no round trip. Otherwise — the request only read — it queues the
+// release and returns at once: a background sender delivers it within
+// about one round trip, batched with other requests' releases, and a Lock
+// of the same session by this store meanwhile takes the lock over without
+// waiting (release.go). So a locked read-only request waits for one round
+// trip, not two. After Store.Close, Unlock releases before it returns,
+// bounded by the client's timeouts and five seconds, even when ctx is
+// already cancelled (a request that ended early must not leave its
+// session locked for LockTTL); if Redis does not answer it returns the
+// error and the store goes on releasing the lock in the background
+// (settle.go).
 func (l *lock) Unlock(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.released {
 		return nil
 	}
+	l.released = true
+	if l.s.releaseLater(l.lockKey, l.token) {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
 	defer cancel()
-	l.released = true
 	if err := releaseScript.Run(ctx, l.s.client, []string{l.lockKey}, l.token).Err(); err != nil {
 		l.s.settleLater(settleJob{lockKey: l.lockKey, token: l.token, until: time.Now().Add(l.s.opts.LockTTL)})
 		return wrap("unlock", err)
@@ -356,6 +365,10 @@ func (l *lock) Unlock(ctx context.Context) error {
 // release deletes the lock if it still holds the token, ignoring errors:
 // the TTL frees it otherwise.
 func (l *lock) release(ctx context.Context) {
+	l.released = true
+	if l.s.releaseLater(l.lockKey, l.token) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
 	defer cancel()
 	_ = releaseScript.Run(ctx, l.s.client, []string{l.lockKey}, l.token).Err()

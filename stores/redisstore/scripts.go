@@ -38,7 +38,11 @@ return 1
 //
 //	KEYS[1] lock key, KEYS[2] data key, KEYS[3] the attempt's fence key
 //	ARGV[1] the attempt's random token, ARGV[2] lock TTL in ms
+//	ARGV[3] the token of a release this store queued for the lock and
+//	        has not seen answered (release.go), or ""
 //
+// A lock still held by ARGV[3] counts as free: its holder's request is
+// over, and the release on its way will find the new token and do nothing.
 // It returns {1, data or nil} when the lock is the caller's, {0} when
 // another holder has it. It is idempotent per token: a client that resends
 // it because the reply was lost (go-redis retries timeouts) finds the lock
@@ -52,6 +56,7 @@ local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then
   return {1, redis.call('GET', KEYS[2])}
 end
+if holder == ARGV[3] then holder = false end
 if holder or redis.call('EXISTS', KEYS[3]) == 1 then
   return {0}
 end
@@ -65,12 +70,13 @@ return {1, redis.call('GET', KEYS[2])}
 //
 //	KEYS[1] lock key
 //	ARGV[1] the attempt's token, ARGV[2] lock TTL in ms
+//	ARGV[3] as lockScript's
 //
 // It returns 1 when the lock is the caller's, 0 when another holder has it.
 var lockOnlyScript = redis.NewScript(`
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then return 1 end
-if holder then return 0 end
+if holder and holder ~= ARGV[3] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -13,8 +14,9 @@ import (
 )
 
 // Compile-time checks: the capabilities the store really has. It has no GC
-// (Redis expires keys itself), no CreateID (core mints IDs), no Open or
-// Close (the client belongs to the caller).
+// (Redis expires keys itself), no CreateID (core mints IDs), no Open; its
+// Close flushes queued lock releases and leaves the client, which belongs
+// to the caller, open.
 var (
 	_ core.Store     = (*Store)(nil)
 	_ core.Toucher   = (*Store)(nil)
@@ -22,6 +24,7 @@ var (
 	_ core.Locker    = (*Store)(nil)
 	_ core.Swapper   = (*Store)(nil)
 	_ core.UserIndex = (*Store)(nil)
+	_ io.Closer      = (*Store)(nil)
 
 	_ core.LockedReader = (*lock)(nil)
 	_ core.LockedWriter = (*lock)(nil)
@@ -109,6 +112,21 @@ type Store struct {
 	settleTimeout time.Duration
 	// settler settles abandoned lock attempts in the background.
 	settler settler
+	// releaser sends the releases of read-only requests' locks in the
+	// background (release.go).
+	releaser releaser
+}
+
+// Close sends the lock releases still queued (the Unlock of a request
+// that only read queues its release; see lock.Unlock) and waits for them,
+// at most five seconds; Unlock releases synchronously from then on. It
+// does not close the client, which belongs to the caller, and the store
+// stays usable. The Manager's Close calls it; a process that exits
+// without it may leave the sessions of its last requests locked until
+// LockTTL.
+func (s *Store) Close() error {
+	s.closeReleaser()
+	return nil
 }
 
 // New returns a Store over client, which the caller owns: the store never
