@@ -574,7 +574,8 @@ func encodeValues(values map[string]any) ([]byte, int64, error) {
 func appendMap(b []byte, m map[string]any, depth int) ([]byte, int64, error) {
 	b = binary.AppendUvarint(b, uint64(len(m)))
 	cost := mapCost(int64(len(m)))
-	for _, k := range sortedKeys(m) {
+	var small [8]string // the keys of a typical session, without an allocation
+	for _, k := range sortedKeys(small[:0], m) {
 		b = appendString(b, k)
 		var c int64
 		var err error
@@ -586,13 +587,8 @@ func appendMap(b []byte, m map[string]any, depth int) ([]byte, int64, error) {
 	return b, cost, nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	if len(m) == 1 {
-		for k := range m {
-			return []string{k}
-		}
-	}
-	keys := make([]string, 0, len(m))
+// sortedKeys appends m's keys to keys, sorted.
+func sortedKeys[V any](keys []string, m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -699,7 +695,8 @@ func appendValue(b []byte, v any, depth int) ([]byte, int64, error) {
 	case map[string]string:
 		b = binary.AppendUvarint(append(b, tagStringMap), uint64(len(x)))
 		cost += mapCost(int64(len(x)))
-		for _, k := range sortedKeys(x) {
+		var small [8]string
+		for _, k := range sortedKeys(small[:0], x) {
 			b = appendString(b, k)
 			b = appendString(b, x[k])
 			cost += strCost(len(k)) + strCost(len(x[k]))

@@ -66,3 +66,22 @@ func BenchmarkCodec(b *testing.B) {
 		})
 	}
 }
+
+// TestEncodeSmallSessionAllocs: encoding a session of a few keys allocates
+// its output and nothing else (the sorted keys live on the stack) — the
+// new-session path runs it on every login.
+func TestEncodeSmallSessionAllocs(t *testing.T) {
+	for _, values := range []map[string]any{
+		{"n": 1},
+		{"user": "ada", "role": "admin", "csrf": "x", "n": 7, "ok": true},
+	} {
+		n := testing.AllocsPerRun(100, func() {
+			if _, err := (core.BinaryCodec{}).Encode(values); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if n > 1 {
+			t.Errorf("Encode of %d keys: %.0f allocations, want 1", len(values), n)
+		}
+	}
+}
