@@ -64,7 +64,11 @@
 // that keeps it past Options.LockTTL has it taken away and its write
 // refused with core.ErrLockLost. Taking the lock and reading the data is one
 // round trip, writing the data and releasing the lock another, so a locked
-// read-modify-write costs two.
+// read-modify-write costs two. A locked request that only read waits for
+// one: its lock is released in the background after the response (a Lock
+// of the same session waits inside PostgreSQL and is granted the moment
+// that release lands); the store's Close, which the Manager's Close calls,
+// waits for those releases.
 //
 // The lock's round trip also opens the transaction its Write will commit
 // (no table touched yet, so no table lock held) and learns its transaction

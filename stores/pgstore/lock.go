@@ -176,6 +176,16 @@ func discard(conn *pgxpool.Conn) {
 // the caller holds l.mu. If that fails the connection is dropped, which
 // ends both too.
 func (l *lock) release(ctx context.Context) error {
+	conn := l.detach()
+	if conn == nil {
+		return nil
+	}
+	return l.s.releaseConn(ctx, conn, l.key)
+}
+
+// detach marks the lock released and returns the connection that holds
+// it, or nil if it was released before; the caller holds l.mu.
+func (l *lock) detach() *pgxpool.Conn {
 	if l.released {
 		return nil
 	}
@@ -183,11 +193,18 @@ func (l *lock) release(ctx context.Context) error {
 	l.timer.Stop()
 	conn := l.conn
 	l.conn = nil
+	return conn
+}
+
+// releaseConn ends conn's write transaction, unlocks key and gives conn
+// back to the pool, in one round trip; if that fails conn is dropped,
+// which ends both too.
+func (s *Store) releaseConn(ctx context.Context, conn *pgxpool.Conn, key string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
 	b := &pgx.Batch{}
 	b.Queue(`ROLLBACK`)
-	b.Queue(unlockSQL, l.key)
+	b.Queue(unlockSQL, key)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		discard(conn)
 		return err
@@ -330,11 +347,22 @@ WHERE id = $1 AND sha256(data) = $4 AND pg_try_advisory_xact_lock(hashtextextend
 
 // Unlock releases the lock and gives its connection back to the pool;
 // after a Write it has nothing left to do. Releasing a lost or released lock
-// is not an error. It runs even when ctx is already cancelled — a request
-// that ended early must not keep its session locked — bounded to five
-// seconds.
+// is not an error. The lock of a request that only read is released in
+// the background and Unlock returns at once, so the response waits for one
+// round trip (the lock and the read), not two; a Lock of the same session
+// meanwhile waits inside PostgreSQL, which grants it the moment the
+// release lands. After Store.Close, Unlock releases before it returns,
+// even when ctx is already cancelled — a request that ended early must
+// not keep its session locked — bounded to five seconds.
 func (l *lock) Unlock(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return wrap("unlock", l.release(ctx))
+	conn := l.detach()
+	if conn == nil {
+		return nil
+	}
+	if l.s.releaseLater(conn, l.key) {
+		return nil
+	}
+	return wrap("unlock", l.s.releaseConn(ctx, conn, l.key))
 }

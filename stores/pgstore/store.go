@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"sync"
@@ -18,7 +19,8 @@ import (
 )
 
 // Compile-time checks: the capabilities the store really has. It has no
-// CreateID (core mints IDs) and no Close (the pool belongs to the caller).
+// CreateID (core mints IDs); its Close waits for background lock releases
+// and leaves the pool, which belongs to the caller, open.
 var (
 	_ core.Store     = (*Store)(nil)
 	_ core.Toucher   = (*Store)(nil)
@@ -28,6 +30,7 @@ var (
 	_ core.Locker    = (*Store)(nil)
 	_ core.Swapper   = (*Store)(nil)
 	_ core.UserIndex = (*Store)(nil)
+	_ io.Closer      = (*Store)(nil)
 
 	_ core.LockedReader = (*lock)(nil)
 	_ core.LockedWriter = (*lock)(nil)
@@ -78,6 +81,10 @@ type Store struct {
 	// settleTimeout bounds finding out whether a write whose COMMIT reply
 	// was lost committed (defaultSettleTimeout; tests shorten it).
 	settleTimeout time.Duration
+
+	// releaser releases read-only requests' locks in the background
+	// (release.go).
+	releaser releaser
 }
 
 // New returns a Store over pool, which the caller owns: the store never

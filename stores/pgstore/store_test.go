@@ -224,6 +224,7 @@ func TestGCBatchesAndLocks(t *testing.T) {
 	if err := l.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}
+	s.releaser.wg.Wait() // a read-only holder's release lands after Unlock
 	if removed, err := s.GC(ctx, time.Now()); err != nil || removed != 1 {
 		t.Fatalf("GC after Unlock removed %d, %v; want 1", removed, err)
 	}
@@ -256,6 +257,7 @@ func TestLockedWrite(t *testing.T) {
 	if err := other.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}
+	s.releaser.wg.Wait() // other only read: its release lands after Unlock
 	if err := w.Write(ctx, []byte("v3"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatalf("second Write, nobody else around: %v", err)
 	}
