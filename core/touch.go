@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,35 +42,35 @@ func (m *Manager) touch(ctx context.Context, s *Session, now time.Time) error {
 
 // touchCache remembers when this server last extended a session's expiry,
 // so that an unchanged session is touched at most once per TouchInterval.
-// It is bounded: when full it is emptied, which costs at most one extra
+// Every read request of a session looks it up, so lookups take no lock (a
+// sync.Map: written once per session and TouchInterval, read many times).
+// It is bounded: when full it starts over, which costs at most one extra
 // Touch per session.
 type touchCache struct {
-	mu sync.Mutex
-	m  map[string]time.Time
+	m atomic.Pointer[sync.Map] // ID -> *time.Time
+	n atomic.Int64             // entries stored in m
 }
 
 const touchCacheMax = 1 << 16
 
-func (c *touchCache) init() { c.m = make(map[string]time.Time) }
+func (c *touchCache) init() { c.m.Store(new(sync.Map)) }
 
 func (c *touchCache) get(id string) (time.Time, bool) {
-	c.mu.Lock()
-	t, ok := c.m[id]
-	c.mu.Unlock()
-	return t, ok
+	v, ok := c.m.Load().Load(id)
+	if !ok {
+		return time.Time{}, false
+	}
+	return *v.(*time.Time), true
 }
 
 func (c *touchCache) set(id string, t time.Time) {
-	c.mu.Lock()
-	if len(c.m) >= touchCacheMax {
-		clear(c.m)
+	m := c.m.Load()
+	if c.n.Add(1) > touchCacheMax {
+		m = new(sync.Map)
+		c.m.Store(m)
+		c.n.Store(1)
 	}
-	c.m[strings.Clone(id)] = t // never pin the request header id came from
-	c.mu.Unlock()
+	m.Store(strings.Clone(id), &t) // never pin the request header id came from
 }
 
-func (c *touchCache) forget(id string) {
-	c.mu.Lock()
-	delete(c.m, id)
-	c.mu.Unlock()
-}
+func (c *touchCache) forget(id string) { c.m.Load().Delete(id) }
