@@ -16,7 +16,7 @@
 // them; the Manager's sweeper calls GC, which visits the shards in small
 // chunks so that lookups are never held up by a sweep for long.
 //
-// A million sessions of 64 bytes with 43-character IDs take about 200 MiB
+// A million sessions of 64 bytes with 43-character IDs take about 160 MiB
 // of heap (TestMemoryMillionSessions holds the 256 MiB budget). Each session
 // is one pointer-free allocation under its ID's hash, so the garbage
 // collector's work stays small however many sessions the store holds.

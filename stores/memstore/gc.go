@@ -91,8 +91,8 @@ func (sh *shard) sweep(ctx context.Context, cut, lockNow int64, slice *time.Time
 		return true
 	}
 	expired := func(e entry) bool { return e.exp() <= cut && sh.locks[e.id()] == nil }
-	for h, e := range sh.m {
-		if expired(e) {
+	for h, r := range sh.m {
+		if expired(deref(r)) {
 			delete(sh.m, h)
 			removed++
 		}
@@ -100,8 +100,8 @@ func (sh *shard) sweep(ctx context.Context, cut, lockNow int64, slice *time.Time
 			return removed, err
 		}
 	}
-	for id, e := range sh.spill {
-		if expired(e) {
+	for id, r := range sh.spill {
+		if expired(deref(r)) {
 			delete(sh.spill, id)
 			removed++
 		}

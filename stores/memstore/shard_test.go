@@ -54,8 +54,8 @@ func TestShardSpread(t *testing.T) {
 
 // TestLayout pins the sizes the memory budget depends on.
 func TestLayout(t *testing.T) {
-	if got := unsafe.Sizeof(entry{}); got != 24 {
-		t.Errorf("entry is %d bytes, want 24 (one slice)", got)
+	if got := unsafe.Sizeof(ref(nil)); got != 8 {
+		t.Errorf("a map value is %d bytes, want 8 (one pointer)", got)
 	}
 	e := newEntry("sid", []byte("data"), 42)
 	if e.id() != "sid" || e.exp() != 42 || string(e.data()) != "data" {
@@ -63,6 +63,12 @@ func TestLayout(t *testing.T) {
 	}
 	if got := len(e); got != idAt+len("sid")+len("data") {
 		t.Errorf("entry is %d bytes long, want %d", got, idAt+len("sid")+len("data"))
+	}
+	if got := deref(e.ref()); len(got) != len(e) || &got[0] != &e[0] {
+		t.Errorf("deref(ref) gives %d bytes at %p, want the entry's %d at %p", len(got), &got[0], len(e), &e[0])
+	}
+	if deref(nil) != nil {
+		t.Error("deref(nil) is not nil")
 	}
 	if e := newEntry("", nil, 7); e.id() != "" || e.data() == nil || len(e.data()) != 0 || e.exp() != 7 {
 		t.Errorf("newEntry of an empty ID and nil data = %q, %v, %d", e.id(), e.data(), e.exp())
