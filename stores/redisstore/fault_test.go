@@ -193,7 +193,7 @@ func loadScripts(t *testing.T, c redis.UniversalClient) {
 	t.Helper()
 	ctx := storetest.Context(t)
 	load := func(ctx context.Context, n *redis.Client) error {
-		for _, s := range []*redis.Script{lockScript, lockOnlyScript, writeScript, settleScript, releaseScript} {
+		for _, s := range []*redis.Script{lockScript, lockOnlyScript, writeScript, settleScript, releaseScript, swapScript, swapSettleScript} {
 			if err := s.Load(ctx, n).Err(); err != nil {
 				return err
 			}
@@ -515,7 +515,7 @@ func stallClient(t *testing.T, srv *redisServer) *redis.Client {
 	// run into NOSCRIPT when the server resumes, and apply nothing; a
 	// server that has run the store before knows them all.
 	ctx := storetest.Context(t)
-	for _, s := range []*redis.Script{lockScript, lockOnlyScript, writeScript, settleScript, releaseScript} {
+	for _, s := range []*redis.Script{lockScript, lockOnlyScript, writeScript, settleScript, releaseScript, swapScript, swapSettleScript} {
 		if err := s.Load(ctx, c).Err(); err != nil {
 			t.Fatal(err)
 		}

@@ -202,7 +202,15 @@ func (l *lock) Write(ctx context.Context, data []byte, expiry time.Time) error {
 		sum = hex.EncodeToString(h[:])
 	}
 	if l.s.oneKeyspace {
-		if err := l.writeScripted(ctx, data, ms); err != nil {
+		applied, err := l.writeScripted(ctx, data, ms)
+		if applied {
+			// Applied on the master, though an error follows (with
+			// WaitReplicas: too few replicas acknowledged it). A later
+			// Write of this holder — putting back what it read, say — is
+			// still to be accepted while the record holds these bytes.
+			l.released, l.written = true, sum
+		}
+		if err != nil {
 			return err
 		}
 	} else if err := l.writeSplit(ctx, data, ms); err != nil {
@@ -215,10 +223,10 @@ func (l *lock) Write(ctx context.Context, data []byte, expiry time.Time) error {
 
 // writeScripted runs writeScript under a fence key of its own and settles
 // its outcome if the reply is lost.
-func (l *lock) writeScripted(ctx context.Context, data []byte, ms int64) error {
+func (l *lock) writeScripted(ctx context.Context, data []byte, ms int64) (applied bool, err error) {
 	nonce, err := newToken()
 	if err != nil {
-		return wrap("write", err)
+		return false, wrap("write", err)
 	}
 	fence := fenceKey(l.lockKey, nonce)
 	keys := []string{l.lockKey, l.key, fence}
@@ -235,10 +243,10 @@ func (l *lock) writeScripted(ctx context.Context, data []byte, ms int64) error {
 		}
 		if errors.Is(err, errNotReplicated) {
 			if n != 1 {
-				return errLockLost // nothing was written
+				return false, errLockLost // nothing was written
 			}
 			l.released = true // the script released the lock
-			return wrap("write", err)
+			return true, wrap("write", err)
 		}
 	} else {
 		n, err = writeScript.Run(ctx, l.s.client, keys, args...).Int()
@@ -253,10 +261,10 @@ func (l *lock) writeScripted(ctx context.Context, data []byte, ms int64) error {
 			// cannot apply at some later time and its lock is released.
 			l.s.settleLater(settleJob{lockKey: l.lockKey, token: l.token, fence: fence, until: time.Now().Add(l.s.opts.LockTTL)})
 			l.released = true
-			return fmt.Errorf("redisstore: write: outcome unknown, Redis did not answer whether it applied (%w): %w", serr, err)
+			return false, fmt.Errorf("redisstore: write: outcome unknown, Redis did not answer whether it applied (%w): %w", serr, err)
 		case !applied:
 			l.released = true // settleScript released the lock
-			return wrap("write", err)
+			return false, wrap("write", err)
 		}
 		if l.s.opts.WaitReplicas > 0 {
 			// It applied, but the WAIT that followed it got no answer.
@@ -267,14 +275,14 @@ func (l *lock) writeScripted(ctx context.Context, data []byte, ms int64) error {
 			_, werr := l.s.replicated(ctx, nil, func(p redis.Pipeliner) redis.Cmder {
 				return p.PExpire(ctx, fence, l.s.opts.LockTTL)
 			})
-			return wrap("write", werr)
+			return true, wrap("write", werr)
 		}
 		n = 1
 	}
 	if n != 1 {
-		return errLockLost
+		return false, errLockLost
 	}
-	return nil
+	return true, nil
 }
 
 // writeSplit is Write for a Cluster without hash tags, phpredis' way:

@@ -11,26 +11,54 @@ import "github.com/redis/go-redis/v9"
 // swapScript is Store.Swap.
 //
 //	KEYS[1] data key
+//	KEYS[2] the swap's fence key (absent on a Cluster without hash tags)
 //	ARGV[1] "equal": replace only a record holding ARGV[2];
 //	        "absent": create only if there is no record
 //	ARGV[2] the expected bytes (mode "equal")
 //	ARGV[3] the new bytes
 //	ARGV[4] time to live in ms; 0 deletes instead of writing
+//	ARGV[5] fence TTL in ms
 //
-// It returns 1 when it wrote, 0 when the record did not match.
+// It returns 1 when it wrote, 0 when the record did not match. The fence
+// key, named by a nonce of this one swap, records that answer, so a resent
+// copy (go-redis resends a command whose reply timed out) answers what the
+// first copy did instead of running again — which would find its own
+// write and answer "no match", a conflict for a change that applied. Once
+// swapSettleScript gave the swap up, the fence holds -1 and a copy still
+// on its way applies nothing.
 var swapScript = redis.NewScript(`
+if KEYS[2] then
+  local done = redis.call('GET', KEYS[2])
+  if done then return tonumber(done) end
+end
 local cur = redis.call('GET', KEYS[1])
+local ok = 1
 if ARGV[1] == 'equal' then
-  if cur ~= ARGV[2] then return 0 end
+  if cur ~= ARGV[2] then ok = 0 end
 elseif cur then
-  return 0
+  ok = 0
 end
-if tonumber(ARGV[4]) > 0 then
-  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
-else
-  redis.call('DEL', KEYS[1])
+if ok == 1 then
+  if tonumber(ARGV[4]) > 0 then
+    redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+  else
+    redis.call('DEL', KEYS[1])
+  end
 end
-return 1
+if KEYS[2] then redis.call('SET', KEYS[2], ok, 'PX', ARGV[5]) end
+return ok
+`)
+
+// swapSettleScript decides the fate of a swap whose reply was lost, once
+// and for all: the fence's answer if the swap ran (1 wrote, 0 did not
+// match), else -1 — and the fence then holds -1, so the swap never runs.
+//
+//	KEYS[1] the swap's fence key, ARGV[1] fence TTL in ms
+var swapSettleScript = redis.NewScript(`
+local done = redis.call('GET', KEYS[1])
+if done then return tonumber(done) end
+redis.call('SET', KEYS[1], '-1', 'PX', ARGV[1])
+return -1
 `)
 
 // lockScript takes a session's lock and, in the same round trip, reads the

@@ -300,6 +300,17 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 // Swap is an atomic compare-and-swap on id's record, one script and one
 // round trip: with old != nil it writes new only if the record holds
 // exactly old; with old == nil only if no record exists.
+//
+// Its answer is never wrong about what happened: the script records it
+// under a fence key of this one swap (kept LockTTL), so a copy resent by
+// go-redis after a lost reply answers as the first did, and when no reply
+// comes at all Swap asks Redis (swapSettleScript) before it answers —
+// true if it wrote, false if the record did not match, an error if it did
+// not run and now never will, or an error that says the outcome is
+// unknown if Redis stays silent through that question too. On a Cluster
+// without hash tags the fence cannot share the data key's slot; there a
+// lost reply is an error and a resent copy can answer false for a swap
+// that applied.
 func (s *Store) Swap(ctx context.Context, id string, old, new []byte, expiry time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, wrap("swap", err)
@@ -308,27 +319,78 @@ func (s *Store) Swap(ctx context.Context, id string, old, new []byte, expiry tim
 	if old != nil {
 		mode, oldArg = "equal", old
 	}
-	keys, args := []string{s.key(id)}, []any{mode, oldArg, new, ttl(expiry)}
+	keys := []string{s.key(id)}
+	fence := ""
+	if s.oneKeyspace {
+		nonce, err := newToken()
+		if err != nil {
+			return false, wrap("swap", err)
+		}
+		fence = fenceKey(s.lockKey(id), nonce)
+		keys = append(keys, fence)
+	}
+	fenceTTL := s.opts.LockTTL.Milliseconds()
+	args := []any{mode, oldArg, new, ttl(expiry), fenceTTL}
+	var (
+		n   int
+		err error
+	)
 	if s.opts.WaitReplicas > 0 {
-		cmd, err := s.replicated(ctx, swapScript, func(p redis.Pipeliner) redis.Cmder {
+		var cmd redis.Cmder
+		cmd, err = s.replicated(ctx, swapScript, func(p redis.Pipeliner) redis.Cmder {
 			return swapScript.EvalSha(ctx, p, keys, args...)
 		})
 		if errors.Is(err, errNotReplicated) {
 			if n, _ := cmd.(*redis.Cmd).Int(); n != 1 {
 				return false, nil // nothing was written
 			}
-		}
-		if err != nil {
 			return false, wrap("swap", err)
 		}
-		n, err := cmd.(*redis.Cmd).Int()
-		return n == 1, wrap("swap", err)
+		if err == nil {
+			n, err = cmd.(*redis.Cmd).Int()
+		}
+	} else {
+		n, err = swapScript.Run(ctx, s.client, keys, args...).Int()
 	}
-	n, err := swapScript.Run(ctx, s.client, keys, args...).Int()
+	if err != nil && fence != "" {
+		n, err = s.settleSwap(ctx, id, fence, err)
+		if err == nil && n == 1 && s.opts.WaitReplicas > 0 {
+			// It applied, but the WAIT that followed it got no answer.
+			// Replication is one ordered stream: a replica that has a
+			// later write has this one. Touch the fence and wait for that.
+			_, err = s.replicated(ctx, nil, func(p redis.Pipeliner) redis.Cmder {
+				return p.PExpire(ctx, fence, s.opts.LockTTL)
+			})
+		}
+	}
 	if err != nil {
 		return false, wrap("swap", err)
 	}
 	return n == 1, nil
+}
+
+// settleSwap finds out what a swap whose reply was lost (with error err)
+// did, and makes it final: 1 or 0 as the swap answered, or err if the swap
+// had not run (it never will now). If Redis does not answer that either,
+// the swap is settled in the background and the error says the outcome is
+// unknown.
+func (s *Store) settleSwap(ctx context.Context, id, fence string, err error) (int, error) {
+	var n int
+	serr := s.untilAnswered(ctx, func(ctx context.Context) error {
+		var err error
+		n, err = swapSettleScript.Run(ctx, s.client, []string{fence}, s.opts.LockTTL.Milliseconds()).Int()
+		return err
+	})
+	switch {
+	case serr != nil:
+		// settleScript with no lock token to match: it only fences the
+		// swap off ("0": a late copy writes nothing).
+		s.settleLater(settleJob{lockKey: s.lockKey(id), fence: fence, until: time.Now().Add(s.opts.LockTTL)})
+		return 0, fmt.Errorf("outcome unknown, Redis did not answer whether it applied (%w): %w", serr, err)
+	case n == -1:
+		return 0, err
+	}
+	return n, nil
 }
 
 // errNotReplicated is the error of a write that fewer than WaitReplicas

@@ -84,6 +84,11 @@ func TestWaitReplicas(t *testing.T) {
 		t.Fatalf("the replica has %q, %v; want v3b", got, err)
 	}
 
+	// A user logged in before the replica stalls.
+	app := storetest.NewApp(t, s, true)
+	alice := storetest.NewBrowser(t)
+	storetest.MustGet(t, alice, app.URL+"/login", "ok")
+
 	p := replica.cmd.Process
 	if err := p.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
@@ -100,6 +105,13 @@ func TestWaitReplicas(t *testing.T) {
 	wantUnacked("Write", s.Write(ctx, id, []byte("v5"), exp))
 	l = mustLock(ctx, t, s, id)
 	wantUnacked("locked Write", l.(core.LockedWriter).Write(ctx, []byte("v6"), exp))
+	// The same holder puts back what it read, as the Manager does after a
+	// forward that failed this way: accepted, since the record still holds
+	// this holder's own (applied, unacknowledged) write.
+	wantUnacked("the same holder's second locked Write", l.(core.LockedWriter).Write(ctx, []byte("v5"), exp))
+	if got := mc.Get(ctx, s.key(id)).Val(); got != "v5" {
+		t.Fatalf("the master has %q after the put-back, want v5", got)
+	}
 	if err := l.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -116,10 +128,15 @@ func TestWaitReplicas(t *testing.T) {
 	wantUnacked("Destroy", s.Destroy(ctx, storetest.NewID(t)))
 
 	// Through the middleware: 503, a store error.
-	app := storetest.NewApp(t, s, true)
 	br := storetest.NewBrowser(t)
 	if code, body, err := storetest.Get(br, app.URL+"/inc"); err != nil || code != http.StatusServiceUnavailable {
 		t.Fatalf("/inc with the replica stalled = %d %q %v, want 503", code, body, err)
+	}
+	// A new login (Regenerate) fails: 503, and it must not have logged
+	// the user out — the master took the forward to the new ID, and the
+	// Manager put the old record back in its place.
+	if code, body, err := storetest.Get(alice, app.URL+"/login"); err != nil || code != http.StatusServiceUnavailable {
+		t.Fatalf("/login with the replica stalled = %d %q %v, want 503", code, body, err)
 	}
 
 	if err := p.Signal(syscall.SIGCONT); err != nil {
@@ -129,6 +146,7 @@ func TestWaitReplicas(t *testing.T) {
 		return s.Write(ctx, id, []byte("v8"), exp)
 	})
 	storetest.MustGet(t, br, app.URL+"/inc", "")
+	storetest.MustGet(t, alice, app.URL+"/whoami", "alice")
 }
 
 // pipelineReplyLost lets the next pipeline run once armed, then drops all
