@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -41,40 +40,10 @@ func BenchmarkLockedReadModifyWrite(b *testing.B) {
 // BenchmarkRequests is a whole request through the real middleware and a
 // real HTTP server and client, per kind of request, with the round trips
 // it waits for ("trips/op", counted by a pgx tracer) and those of lock
-// releases run after its response ("after/op"), beside time (client and
-// server in one process).
+// releases run after its response ("after/op") (storetest.BenchRequests).
 func BenchmarkRequests(b *testing.B) {
 	rt := &roundTrips{}
 	pool := testPool(b, func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = rt })
-	plainStore, lockedStore := newStore(b, pool, Options{}), newStore(b, pool, Options{})
-	plain := storetest.NewApp(b, plainStore, false)
-	locked := storetest.NewApp(b, lockedStore, true)
-	for _, bm := range []struct {
-		name  string
-		store *Store
-		app   *httptest.Server
-		path  string
-	}{
-		{"read", plainStore, plain, "/get"},
-		{"write", plainStore, plain, "/inc"},
-		{"locked-read", lockedStore, locked, "/get"},
-		{"locked-write", lockedStore, locked, "/inc"},
-	} {
-		b.Run(bm.name, func(b *testing.B) {
-			br := storetest.NewBrowser(b)
-			storetest.MustGet(b, br, bm.app.URL+"/login", "ok")
-			storetest.MustGet(b, br, bm.app.URL+bm.path, "")
-			bm.store.releaser.wg.Wait()
-			rt.reset()
-			b.ResetTimer()
-			for range b.N {
-				storetest.MustGet(b, br, bm.app.URL+bm.path, "")
-			}
-			b.StopTimer()
-			bm.store.releaser.wg.Wait()
-			trips, after := rt.snapshot()
-			b.ReportMetric(float64(trips)/float64(b.N), "trips/op")
-			b.ReportMetric(float64(after)/float64(b.N), "after/op")
-		})
-	}
+	plain, locked := twoStores(b, pool)
+	storetest.BenchRequests(b, rt, func() { plain.releaser.wg.Wait(); locked.releaser.wg.Wait() }, plain, locked)
 }

@@ -2,8 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -47,74 +45,17 @@ func TestConcurrentIncrements(t *testing.T) {
 }
 
 // TestRoundTrips counts the statements and batches the driver sends per
-// request (a pgx tracer; each is one network round trip): a request that
-// reads its session waits for one, a read-modify-write for two, with or
-// without locking and without ReadOnly(). A locked read's release runs
-// after the response, in the background (release.go): counted apart.
+// request (storetest.RoundTrips; a pgx tracer, each is one network round
+// trip): a request that reads its session waits for one, a
+// read-modify-write for two, with or without locking and without
+// ReadOnly(). A locked read's release runs after the response, in the
+// background (release.go): counted apart.
 func TestRoundTrips(t *testing.T) {
 	rt := &roundTrips{}
 	pool := testPool(t, func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = rt })
-	plainStore, lockedStore := newStore(t, pool, Options{}), newStore(t, pool, Options{})
-	plain := storetest.NewApp(t, plainStore, false)
-	locked := storetest.NewApp(t, lockedStore, true)
-	const requests = 480
-	tests := []struct {
-		name     string
-		store    *Store
-		app      *httptest.Server
-		path     string
-		browsers int     // in parallel, requests/browsers each
-		max      float64 // round trips a request waits for
-		maxAll   float64 // round trips per request, background releases included
-	}{
-		{"Read", plainStore, plain, "/get", 1, 1, 1},
-		{"Write", plainStore, plain, "/inc", 1, 2, 2},
-		{"LockedReadOnly", lockedStore, locked, "/view", 1, 1, 1},
-		{"LockedRead", lockedStore, locked, "/get", 1, 1, 2},
-		{"LockedWrite", lockedStore, locked, "/inc", 1, 2, 2},
-		{"LockedReadParallel", lockedStore, locked, "/get", 16, 1, 2},
-		{"LockedWriteParallel", lockedStore, locked, "/inc", 16, 2, 2},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			brs := make([]*http.Client, tt.browsers)
-			for i := range brs {
-				brs[i] = storetest.NewBrowser(t)
-				storetest.MustGet(t, brs[i], tt.app.URL+"/login", "ok")
-				for j := 0; j < 10; j++ { // warm up: statements prepared
-					storetest.MustGet(t, brs[i], tt.app.URL+tt.path, "")
-				}
-			}
-			tt.store.releaser.wg.Wait()
-			rt.reset()
-			var wg sync.WaitGroup
-			for _, br := range brs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := 0; i < requests/tt.browsers; i++ {
-						if code, body, err := storetest.Get(br, tt.app.URL+tt.path); err != nil || code != http.StatusOK {
-							t.Errorf("GET %s = %d %q, %v", tt.path, code, body, err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			tt.store.releaser.wg.Wait()
-			trips, after := rt.snapshot()
-			n := float64(requests / tt.browsers * tt.browsers)
-			per, all := float64(trips)/n, float64(trips+after)/n
-			t.Logf("%s %s, %d browsers: %.3f round trips per request waited for, %.3f in all (%d after the response)",
-				tt.name, tt.path, tt.browsers, per, all, after)
-			if per > tt.max {
-				t.Errorf("%s: %.3f round trips per request waited for, want at most %v", tt.name, per, tt.max)
-			}
-			if all > tt.maxAll {
-				t.Errorf("%s: %.3f round trips per request in all, want at most %v", tt.name, all, tt.maxAll)
-			}
-		})
-	}
+	plain, locked := twoStores(t, pool)
+	settle := func() { plain.releaser.wg.Wait(); locked.releaser.wg.Wait() }
+	storetest.RoundTrips(t, rt, settle, plain, locked, 480)
 }
 
 // roundTrips is a pgx tracer counting single statements and batches.
@@ -148,14 +89,14 @@ func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tra
 func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
 func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
-func (r *roundTrips) reset() {
+func (r *roundTrips) Reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.trips, r.after = 0, 0
 }
 
-func (r *roundTrips) snapshot() (int, int) {
+func (r *roundTrips) Counts() (waited, after int, detail string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.trips, r.after
+	return r.trips, r.after, ""
 }

@@ -22,7 +22,7 @@ func TestUnlockAfterRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 20
-	rt.reset()
+	rt.Reset()
 	for i := 0; i < n; i++ {
 		l := mustLock(ctx, t, s, id)
 		if err := l.Unlock(ctx); err != nil {
@@ -36,16 +36,16 @@ func TestUnlockAfterRead(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if trips, after := rt.snapshot(); trips != 2*n || after != 2*n {
+	if trips, after, _ := rt.Counts(); trips != 2*n || after != 2*n {
 		t.Fatalf("%d locks and unlocks: %d round trips waited for, %d in the background; want %d and %d", 2*n, trips, after, 2*n, 2*n)
 	}
 
-	rt.reset()
+	rt.Reset()
 	l := mustLock(ctx, t, s, id)
 	if err := l.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if trips, after := rt.snapshot(); trips != 2 || after != 0 {
+	if trips, after, _ := rt.Counts(); trips != 2 || after != 0 {
 		t.Fatalf("after Close, a lock and an unlock: %d round trips waited for, %d in the background; want 2 and 0", trips, after)
 	}
 	lockAtOnce(ctx, t, s, id).Unlock(ctx)

@@ -1,7 +1,6 @@
 package redisstore
 
 import (
-	"net/http/httptest"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -37,43 +36,14 @@ func BenchmarkLockedReadModifyWrite(b *testing.B) {
 // BenchmarkRequests is a whole request through the real middleware and a
 // real HTTP server and client, per kind of request, with the round trips
 // it waits for ("trips/op", counted by a client hook) and those sent after
-// its response by the background release sender ("after/op"), beside
-// time and allocations (client and server in one process).
+// its response by the background release sender ("after/op")
+// (storetest.BenchRequests).
 func BenchmarkRequests(b *testing.B) {
 	c := redis.NewClient(clientOptions(storetest.RequireEnv(b, envAddr)))
 	rt := &roundTrips{cmds: map[string]int{}}
 	c.AddHook(rt) // before the client is used: AddHook is not safe alongside commands
 	b.Cleanup(func() { c.Close() })
 	ping(b, c)
-	plainStore, lockedStore := newStore(b, c, Options{}), newStore(b, c, Options{})
-	plain := storetest.NewApp(b, plainStore, false)
-	locked := storetest.NewApp(b, lockedStore, true)
-	for _, bm := range []struct {
-		name  string
-		store *Store
-		app   *httptest.Server
-		path  string
-	}{
-		{"read", plainStore, plain, "/get"},
-		{"write", plainStore, plain, "/inc"},
-		{"locked-read", lockedStore, locked, "/get"},
-		{"locked-write", lockedStore, locked, "/inc"},
-	} {
-		b.Run(bm.name, func(b *testing.B) {
-			br := storetest.NewBrowser(b)
-			storetest.MustGet(b, br, bm.app.URL+"/login", "ok")
-			storetest.MustGet(b, br, bm.app.URL+bm.path, "")
-			bm.store.releasesSent()
-			rt.reset()
-			b.ResetTimer()
-			for range b.N {
-				storetest.MustGet(b, br, bm.app.URL+bm.path, "")
-			}
-			b.StopTimer()
-			bm.store.releasesSent()
-			trips, after, _ := rt.snapshot()
-			b.ReportMetric(float64(trips)/float64(b.N), "trips/op")
-			b.ReportMetric(float64(after)/float64(b.N), "after/op")
-		})
-	}
+	plain, locked := newStore(b, c, Options{}), newStore(b, c, Options{})
+	storetest.BenchRequests(b, rt, func() { plain.releasesSent(); locked.releasesSent() }, plain, locked)
 }

@@ -195,6 +195,12 @@ func (l *lock) Write(ctx context.Context, data []byte, expiry time.Time) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.released && l.written == "" {
+		// Unlocked, or given up, before this holder wrote anything: the
+		// lock may still hold its token while a queued release is on its
+		// way, but it is no longer this holder's.
+		return errLockLost
+	}
 	ms := ttl(expiry)
 	sum := ""
 	if ms > 0 {

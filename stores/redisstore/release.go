@@ -137,14 +137,24 @@ func (s *Store) sendBatch(ctx context.Context, batch []releaseJob) []releaseJob 
 // failed and those the server did not have the script for.
 func (s *Store) sendPipeline(ctx context.Context, batch []releaseJob) (failed, noScript []releaseJob) {
 	cmds := make([]*redis.Cmd, len(batch))
-	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, j := range batch {
 			cmds[i] = releaseScript.EvalSha(ctx, p, []string{j.lockKey}, j.token)
 		}
 		return nil
 	})
 	for i, c := range cmds {
-		switch err := c.Err(); {
+		err := c.Err()
+		if err == nil && c.Val() == nil {
+			// go-redis leaves the commands of a pipeline it could not
+			// send (no connection: refused, pool timeout, LOADING) without
+			// an error of their own; the pipeline's error is theirs.
+			err = perr
+			if err == nil {
+				err = errors.New("no reply")
+			}
+		}
+		switch {
 		case err == nil || errors.Is(err, redis.Nil):
 		case strings.HasPrefix(err.Error(), "NOSCRIPT"):
 			noScript = append(noScript, batch[i])

@@ -191,3 +191,59 @@ func TestCloseSendsReleases(t *testing.T) {
 		})
 	}
 }
+
+// TestReleaseWhileRedisDown: a queued release that cannot be sent — Redis
+// went down between the response and the release — is not forgotten: the
+// lock is free soon after Redis is back (appendonly keeps the lock across
+// the restart), not LockTTL later.
+func TestReleaseWhileRedisDown(t *testing.T) {
+	srv := startRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.addr, DialTimeout: 200 * time.Millisecond, ReadTimeout: 500 * time.Millisecond,
+		WriteTimeout: 500 * time.Millisecond, ContextTimeoutEnabled: true, MaxRetries: 1})
+	t.Cleanup(func() { c.Close() })
+	ping(t, c)
+	ctx := storetest.Context(t)
+	s := newStore(t, c, Options{})
+	id := storetest.NewID(t)
+	l := mustLock(ctx, t, s, id)
+	resume := holdSender(s)
+	if err := l.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.stop(t)
+	resume()
+	s.releasesSent() // the pipeline fails: no connection
+	srv.start(t)
+	back := time.Now()
+	eventually(t, "the lock is released after Redis came back", func() bool {
+		return c.Exists(ctx, s.lockKey(id)).Val() == 0
+	})
+	t.Logf("the lock was free %v after Redis came back", time.Since(back).Round(time.Millisecond))
+}
+
+// TestWriteAfterUnlock: a holder that unlocked without writing cannot write
+// through its lock any more, on every layout — also while its release is
+// still on the way and the lock still holds its token.
+func TestWriteAfterUnlock(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := storetest.Context(t)
+			s := newStore(t, b.client(t), b.opts)
+			id := storetest.NewID(t)
+			if err := s.Write(ctx, id, []byte("v1"), time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			l := mustLock(ctx, t, s, id)
+			resume := holdSender(s)
+			if err := l.Unlock(ctx); err != nil {
+				t.Fatal(err)
+			}
+			err := l.(core.LockedWriter).Write(ctx, []byte("late"), time.Now().Add(time.Hour))
+			resume()
+			if !errors.Is(err, core.ErrLockLost) {
+				t.Fatalf("Write after Unlock = %v, want ErrLockLost", err)
+			}
+			wantRecord(ctx, t, s, id, "v1")
+		})
+	}
+}
