@@ -21,6 +21,7 @@ func (m *Manager) save(ctx context.Context, s *Session, h ResponseHeader) error 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.commits, s.committed = true, s.changes
 	if s.err != nil {
 		return s.err
 	}

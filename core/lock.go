@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 )
 
@@ -72,6 +73,23 @@ func (m *Manager) endRequest(s *Session) {
 	defer s.mu.Unlock()
 	m.unlock(s)
 	s.ended = true
+	if s.commits && s.changes != s.committed && s.err == nil {
+		m.warnUnsaved(s)
+	}
+}
+
+// warnUnsaved logs, at WARN once per Manager and at DEBUG after that, that
+// the session changed after its request's last commit: nothing will save
+// that change. It happens when a goroutine the handler started (a body
+// stream writer, say) changes the session after the response was
+// committed. The caller holds s.mu.
+func (m *Manager) warnUnsaved(s *Session) {
+	level := slog.LevelDebug
+	if !m.unsavedWarned.Swap(true) {
+		level = slog.LevelWarn
+	}
+	m.log.LogAttrs(s.ctx, level, "sessionkit: the session changed after its last commit; the change is not saved (change the session before the response is committed, not in a goroutine that outlives it)",
+		slog.String("session", m.tokens.logID(s.id)))
 }
 
 func (m *Manager) unlock(s *Session) {

@@ -80,6 +80,7 @@ type Manager struct {
 	noSessionLogged atomic.Bool
 	noLockLogged    atomic.Bool
 	plainHTTPWarned atomic.Bool
+	unsavedWarned   atomic.Bool
 
 	// ctx is cancelled by Close: background work (GC) and the cleanup a
 	// commit starts run under it.

@@ -54,6 +54,11 @@ type Session struct {
 	headersOut bool           // a commit ran for the response headers: no new token can be sent
 	extended   bool           // a commit of this request stored the session or considered touching it
 	ended      bool           // Release ran: the request is over
+	// changes counts the handler's calls that change the session, and
+	// committed what the last commit saw: Release warns of changes no
+	// commit saved (a goroutine that outlived the response).
+	changes, committed uint32
+	commits            bool // a commit ran
 }
 
 type loadState uint8
@@ -141,6 +146,7 @@ func (s *Session) change(f func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.writable() {
+		s.changes++
 		f()
 	}
 }
@@ -411,6 +417,7 @@ func (s *Session) Destroy() {
 		return
 	}
 	s.used = true
+	s.changes++
 	if s.id != "" && s.ending == nil {
 		// The commit ends the stored session under its lock (so a request
 		// waiting for the lock cannot read the session and write it back)

@@ -14,9 +14,10 @@
 // token out of the request before the session keeps it. A body stream
 // writer (SetBodyStreamWriter) runs on a goroutine fasthttp starts at once,
 // racing the rest of the request: a change made there is saved only if it
-// comes before the middleware's commit, and once the request ended it is
-// refused (Err reports core.ErrHeadersSent). Finish with the session before
-// setting the stream writer.
+// comes before the middleware's commit; between the commit and the end of
+// the request it is lost (the Manager logs it at WARN), and once the
+// request ended it is refused (Err reports core.ErrHeadersSent). Finish
+// with the session before setting the stream writer.
 //
 //	m, err := core.New(nil, core.Config{}) // memory store, secure cookie
 //	if err != nil { … }

@@ -27,9 +27,10 @@
 // token out of the request before the session keeps it. A body stream
 // writer (SendStreamWriter) runs on a goroutine fasthttp starts at once,
 // racing the rest of the request: a change made there is saved only if it
-// comes before the middleware's commit, and once the session was released
-// it is refused and shows in the session's Err (core.ErrHeadersSent).
-// Finish with the session before sending the stream.
+// comes before the middleware's commit; between the commit and the
+// session's release it is lost (the Manager logs it at WARN), and once the
+// session was released it is refused and shows in the session's Err
+// (core.ErrHeadersSent). Finish with the session before sending the stream.
 //
 //	m, err := core.New(nil, core.Config{}) // memory store, secure cookie
 //	if err != nil { … }
