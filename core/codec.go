@@ -743,6 +743,18 @@ type decoder struct {
 	left   int64 // of the allocation budget
 	budget int64
 	err    error
+	// skip checks and charges every value as decoding it would, but
+	// builds nothing: value returns nil and nothing is allocated (check,
+	// lookup).
+	skip bool
+}
+
+// keep returns v as an any, or nil without boxing it when d only skips.
+func keep[T any](d *decoder, v T) any {
+	if d.skip {
+		return nil
+	}
+	return v
 }
 
 func (d *decoder) fail(format string, args ...any) {
@@ -810,7 +822,7 @@ func (d *decoder) raw() []byte {
 // str reads a string that is not put in an any (a key, an element).
 func (d *decoder) str() string {
 	r := d.raw()
-	if !d.charge(strCost(len(r))) {
+	if !d.charge(strCost(len(r))) || d.skip {
 		return ""
 	}
 	return string(r)
@@ -840,9 +852,57 @@ func (BinaryCodec) Decode(data []byte) (map[string]any, error) {
 	return m, nil
 }
 
+// check reports whether Decode would accept data, without building or
+// allocating anything (a load that may need no value at all).
+func (BinaryCodec) check(data []byte) error {
+	budget := decodeBudget(len(data))
+	d := decoder{b: data, left: budget, budget: budget, skip: true}
+	d.stringMap(0)
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("%d trailing bytes", len(d.b))
+	}
+	return d.err
+}
+
+// lookup decodes the value under key alone from data, which check
+// accepted, as Decode would give it (the last of duplicate keys wins, as in
+// Decode's map). byRef reports a value of a kind Get hands out by
+// reference (slice, map, registered type): the caller decodes the whole map
+// instead, so that changes made through it are seen at commit.
+func (BinaryCodec) lookup(data []byte, key string) (v any, found, byRef bool) {
+	budget := decodeBudget(len(data))
+	d := decoder{b: data, left: budget, budget: budget, skip: true}
+	n := d.count(2)
+	var at []byte // the last value under key
+	for i := 0; i < n && d.err == nil; i++ {
+		k := d.raw()
+		if string(k) == key {
+			at = d.b
+		}
+		d.value(0)
+	}
+	if at == nil || d.err != nil {
+		return nil, false, false
+	}
+	switch at[0] {
+	case tagBytes, tagStrings, tagInts, tagList, tagStringMap, tagMap, tagRegistered:
+		return nil, true, true
+	}
+	d = decoder{b: at, left: budget, budget: budget}
+	v = d.value(0)
+	return v, d.err == nil, false
+}
+
 func (d *decoder) stringMap(depth int) map[string]any {
 	n := d.count(2)
 	if !d.charge(mapCost(int64(n))) {
+		return nil
+	}
+	if d.skip {
+		for i := 0; i < n && d.err == nil; i++ {
+			d.str()
+			d.value(depth)
+		}
 		return nil
 	}
 	m := make(map[string]any, n)
@@ -871,52 +931,52 @@ func (d *decoder) value(depth int) any {
 		return true
 	case tagString:
 		r := d.raw()
-		if !d.charge(boxedStrCost(len(r))) {
+		if !d.charge(boxedStrCost(len(r))) || d.skip {
 			return nil
 		}
 		return string(r)
 	case tagBytes:
 		r := d.raw()
-		if !d.charge(sliceBox + heapSize(int64(len(r)))) {
+		if !d.charge(sliceBox+heapSize(int64(len(r)))) || d.skip {
 			return nil
 		}
 		return append([]byte{}, r...)
 	case tagInt:
 		v := int(d.varint())
 		d.charge(wordCost(uint64(v)))
-		return v
+		return keep(d, v)
 	case tagInt8:
-		return int8(d.varint())
+		return keep(d, int8(d.varint()))
 	case tagInt16:
 		v := int16(d.varint())
 		d.charge(wordCost(uint64(uint16(v))))
-		return v
+		return keep(d, v)
 	case tagInt32:
 		v := int32(d.varint())
 		d.charge(wordCost(uint64(uint32(v))))
-		return v
+		return keep(d, v)
 	case tagInt64:
 		v := d.varint()
 		d.charge(wordCost(uint64(v)))
-		return v
+		return keep(d, v)
 	case tagUint:
 		v := uint(d.uvarint())
 		d.charge(wordCost(uint64(v)))
-		return v
+		return keep(d, v)
 	case tagUint8:
-		return uint8(d.uvarint())
+		return keep(d, uint8(d.uvarint()))
 	case tagUint16:
 		v := uint16(d.uvarint())
 		d.charge(wordCost(uint64(v)))
-		return v
+		return keep(d, v)
 	case tagUint32:
 		v := uint32(d.uvarint())
 		d.charge(wordCost(uint64(v)))
-		return v
+		return keep(d, v)
 	case tagUint64:
 		v := d.uvarint()
 		d.charge(wordCost(v))
-		return v
+		return keep(d, v)
 	case tagFloat32:
 		f := d.fixed(4)
 		if d.err != nil {
@@ -924,7 +984,7 @@ func (d *decoder) value(depth int) any {
 		}
 		v := binary.LittleEndian.Uint32(f)
 		d.charge(wordCost(uint64(v)))
-		return math.Float32frombits(v)
+		return keep(d, math.Float32frombits(v))
 	case tagFloat64:
 		f := d.fixed(8)
 		if d.err != nil {
@@ -932,11 +992,11 @@ func (d *decoder) value(depth int) any {
 		}
 		v := binary.LittleEndian.Uint64(f)
 		d.charge(wordCost(v))
-		return math.Float64frombits(v)
+		return keep(d, math.Float64frombits(v))
 	case tagDuration:
 		v := d.varint()
 		d.charge(wordCost(uint64(v)))
-		return time.Duration(v)
+		return keep(d, time.Duration(v))
 	case tagTime:
 		r := d.raw()
 		if !d.charge(timeCost(r)) {
@@ -947,10 +1007,16 @@ func (d *decoder) value(depth int) any {
 			d.fail("time: %v", err)
 			return nil
 		}
-		return t
+		return keep(d, t)
 	case tagStrings:
 		n := d.count(1)
 		if !d.charge(sliceBox + heapSize(stringSlot*int64(n))) {
+			return nil
+		}
+		if d.skip {
+			for i := 0; i < n && d.err == nil; i++ {
+				d.str()
+			}
 			return nil
 		}
 		s := make([]string, n)
@@ -963,6 +1029,12 @@ func (d *decoder) value(depth int) any {
 		if !d.charge(sliceBox + heapSize(8*int64(n))) {
 			return nil
 		}
+		if d.skip {
+			for range n {
+				d.varint()
+			}
+			return nil
+		}
 		s := make([]int, n)
 		for i := range s {
 			s[i] = int(d.varint())
@@ -973,6 +1045,12 @@ func (d *decoder) value(depth int) any {
 		if !d.charge(sliceBox + heapSize(anySlot*int64(n))) {
 			return nil
 		}
+		if d.skip {
+			for i := 0; i < n && d.err == nil; i++ {
+				d.value(depth + 1)
+			}
+			return nil
+		}
 		s := make([]any, n)
 		for i := 0; i < n && d.err == nil; i++ {
 			s[i] = d.value(depth + 1)
@@ -981,6 +1059,12 @@ func (d *decoder) value(depth int) any {
 	case tagStringMap:
 		n := d.count(2)
 		if !d.charge(mapCost(int64(n))) {
+			return nil
+		}
+		if d.skip {
+			for i := 0; i < 2*n && d.err == nil; i++ {
+				d.str()
+			}
 			return nil
 		}
 		m := make(map[string]string, n)
@@ -1017,7 +1101,7 @@ func (d *decoder) registered() any {
 		d.fail("%s: %v", r.name, s.err)
 		return nil
 	}
-	if !d.charge(cost) {
+	if !d.charge(cost) || d.skip {
 		return nil
 	}
 	p := reflect.New(r.t)

@@ -41,7 +41,6 @@ func (m *Manager) commit(ctx context.Context, s *Session, h ResponseHeader) erro
 	if s.settled() {
 		return nil // the commit after the headers of a request that changed nothing since
 	}
-	now := time.Now()
 	if e := s.ending; e != nil {
 		if err := m.end(ctx, e); err != nil {
 			return err
@@ -61,20 +60,20 @@ func (m *Manager) commit(ctx context.Context, s *Session, h ResponseHeader) erro
 		if h == nil {
 			return errorf(ErrHeadersSent, "a new session needs a token")
 		}
-		if err := m.create(ctx, s, now); err != nil {
+		if err := m.create(ctx, s, time.Now()); err != nil {
 			return err
 		}
 		s.extended = true
 		return m.send(s, h, s.id)
 	}
 	if s.readOnly {
-		return m.touchOnce(ctx, s, now)
+		return m.touchOnce(ctx, s)
 	}
 	if s.regenerate {
 		if h == nil {
 			return errorf(ErrHeadersSent, "Regenerate needs a new token")
 		}
-		if err := m.regenerate(ctx, s, now); err != nil {
+		if err := m.regenerate(ctx, s, time.Now()); err != nil {
 			return err
 		}
 		s.extended = true
@@ -85,9 +84,9 @@ func (m *Manager) commit(ctx context.Context, s *Session, h ResponseHeader) erro
 		return err
 	}
 	if changed {
-		err = m.update(ctx, s, payload, now)
+		err = m.update(ctx, s, payload, time.Now())
 	} else {
-		err = m.touchOnce(ctx, s, now)
+		err = m.touchOnce(ctx, s)
 	}
 	if err != nil {
 		return err
@@ -101,11 +100,11 @@ func (m *Manager) commit(ctx context.Context, s *Session, h ResponseHeader) erro
 
 // touchOnce is touch at most once per request: the throttle of touch
 // (SPEC: not on every request) also spares a request's later commits.
-func (m *Manager) touchOnce(ctx context.Context, s *Session, now time.Time) error {
+func (m *Manager) touchOnce(ctx context.Context, s *Session) error {
 	if s.extended {
 		return nil
 	}
-	if err := m.touch(ctx, s, now); err != nil {
+	if err := m.touch(ctx, s); err != nil {
 		return err
 	}
 	s.extended = true
@@ -124,7 +123,7 @@ func (s *Session) settled() bool {
 // worthStoring reports whether a new session holds anything to keep: a
 // new session whose changes cancelled out costs no row and no cookie.
 func (s *Session) worthStoring() bool {
-	return len(s.values) > 0 || s.rec.user != ""
+	return len(s.vals()) > 0 || s.rec.user != ""
 }
 
 // changes encodes a loaded session's values if they may have changed, and
@@ -134,7 +133,7 @@ func (m *Manager) changes(s *Session) (payload []byte, changed bool, err error) 
 	if s.dirty == nil && !s.metaDirty && !s.maybeMut {
 		return nil, false, nil
 	}
-	if payload, err = m.payload(&s.rec, s.values); err != nil {
+	if payload, err = m.payload(&s.rec, s.vals()); err != nil {
 		return nil, false, err
 	}
 	return payload, s.metaDirty || !bytes.Equal(payload, s.rec.payload), nil

@@ -26,12 +26,15 @@ func (m *Manager) readForUpdate(s *Session, id string) ([]byte, bool, error) {
 // ran out of time (or a request that went away) is ErrLockTimeout; a lock
 // call that failed is a store error.
 func (m *Manager) acquire(ctx context.Context, id string) (Lock, error) {
-	start := time.Now()
+	var start time.Time
+	if m.cfg.Observer != nil {
+		start = time.Now()
+	}
 	lctx, cancel := withBound(ctx, m.cfg.LockTimeout, false) // context.WithTimeout, without a timer unless the store waits
 	lock, err := m.store.(Locker).Lock(lctx, id)
 	timedOut := lctx.Err() != nil
 	cancel()
-	if err == nil {
+	if err == nil && m.cfg.Observer != nil {
 		m.observe(ctx, Event{Kind: EventLockWait, Duration: time.Since(start)})
 	}
 	if err != nil {

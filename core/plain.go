@@ -63,6 +63,25 @@ func (m *Manager) marker(r record) ([]byte, error) {
 	return m.seal(&r, p), nil
 }
 
+// decodeForLoad is decode for a request's load. With BinaryCodec the values
+// are checked (a corrupt record fails here, as with decode) but left encoded
+// in rec.payload (lazy): a request that reads one value decodes that value
+// alone (Session.Get), and one that reads none decodes nothing.
+func (m *Manager) decodeForLoad(data []byte) (rec record, values map[string]any, lazy bool, err error) {
+	bc, ok := m.cfg.Codec.(BinaryCodec)
+	if !ok || m.cfg.PlainRecords || len(data) > m.cfg.MaxDataSize {
+		rec, values, err = m.decode(data)
+		return rec, values, false, err
+	}
+	if rec, err = decodeRecord(data); err != nil || !rec.live() {
+		return rec, nil, false, err
+	}
+	if err = bc.check(rec.payload); err != nil {
+		return rec, nil, false, wrapCorrupt(err)
+	}
+	return rec, nil, true, nil
+}
+
 // decode parses a stored record and, for a live session, its values.
 // r.payload is what payload returns for unchanged values, so that lazy
 // write can compare the two.

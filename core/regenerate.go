@@ -15,7 +15,7 @@ import (
 // a concurrent request ended or regenerated meanwhile is not resurrected:
 // the new record is removed again and the commit fails with ErrConflict.
 func (m *Manager) regenerate(ctx context.Context, s *Session, now time.Time) error {
-	payload, err := m.payload(&s.rec, s.values)
+	payload, err := m.payload(&s.rec, s.vals())
 	if err != nil {
 		return err
 	}

@@ -33,11 +33,12 @@ type Session struct {
 	state      loadState
 	readOnly   bool
 	used       bool // the handler asked for the session: answer with no-store
+	lazy       bool // values are still encoded in rec.payload: use vals, or lookup for one key
 	err        error
 
 	rec       record         // metadata of the loaded (or new) session
 	loaded    []byte         // the record's bytes as read: the base of Swap and merge
-	values    map[string]any // decoded values
+	values    map[string]any // decoded values (see lazy)
 	dirty     map[string]struct{}
 	metaDirty bool // Remember or SetUser changed the record's header
 	maybeMut  bool // a mutable value (map, slice) was handed out by Get
@@ -128,7 +129,10 @@ func (s *Session) put(key string, v any) {
 	if s.state == stateNew && !s.needsToken() {
 		return
 	}
-	if s.values == nil {
+	if s.vals() == nil {
+		if s.err != nil {
+			return
+		}
 		s.values = make(map[string]any, 4)
 	}
 	s.values[key] = v
@@ -173,7 +177,12 @@ func (s *Session) Get(key string) (any, bool) {
 	if !s.ensure() {
 		return nil, false
 	}
-	v, ok := s.values[key]
+	if s.lazy {
+		if v, found, byRef := (BinaryCodec{}).lookup(s.rec.payload, key); !byRef {
+			return v, found
+		}
+	}
+	v, ok := s.vals()[key]
 	if ok && !s.maybeMut {
 		switch reflect.ValueOf(v).Kind() {
 		case reflect.Map, reflect.Slice, reflect.Pointer:
@@ -218,7 +227,7 @@ func (s *Session) Set(key string, v any) {
 // Delete removes key.
 func (s *Session) Delete(key string) {
 	s.change(func() {
-		if _, ok := s.values[key]; ok {
+		if _, ok := s.vals()[key]; ok {
 			delete(s.values, key)
 			s.markDirty(key)
 		}
@@ -228,7 +237,7 @@ func (s *Session) Delete(key string) {
 // Clear removes every key but keeps the session (and its ID).
 func (s *Session) Clear() {
 	s.change(func() {
-		for k := range s.values {
+		for k := range s.vals() {
 			s.markDirty(k)
 		}
 		clear(s.values)
@@ -238,7 +247,7 @@ func (s *Session) Clear() {
 // Keys returns the application's keys, sorted.
 func (s *Session) Keys() (keys []string) {
 	s.view(func() {
-		keys = make([]string, 0, len(s.values))
+		keys = make([]string, 0, len(s.vals()))
 		for k := range s.values {
 			if k != s.m.flashKey {
 				keys = append(keys, k)
@@ -252,7 +261,7 @@ func (s *Session) Keys() (keys []string) {
 // AddFlash queues a message for the next request that calls Flashes.
 func (s *Session) AddFlash(msg string) {
 	s.change(func() {
-		old := flashes(s.values[s.m.flashKey])
+		old := flashes(s.vals()[s.m.flashKey])
 		s.put(s.m.flashKey, append(old[:len(old):len(old)], msg))
 	})
 }
@@ -260,7 +269,12 @@ func (s *Session) AddFlash(msg string) {
 // Flashes returns the queued flash messages and removes them.
 func (s *Session) Flashes() (msgs []string) {
 	s.view(func() {
-		msgs = flashes(s.values[s.m.flashKey])
+		if s.lazy {
+			if _, found, _ := (BinaryCodec{}).lookup(s.rec.payload, s.m.flashKey); !found {
+				return // none queued: nothing to decode
+			}
+		}
+		msgs = flashes(s.vals()[s.m.flashKey])
 		if len(msgs) > 0 && !s.readOnly {
 			delete(s.values, s.m.flashKey)
 			s.markDirty(s.m.flashKey)
@@ -494,4 +508,20 @@ func flashes(v any) []string {
 		return out
 	}
 	return nil
+}
+
+// vals returns the session's values, decoding them now if the load left
+// them encoded (lazy); the caller holds s.mu. check accepted the bytes, so
+// decoding cannot fail short of a bug; if it does, the session fails with
+// ErrCorrupt.
+func (s *Session) vals() map[string]any {
+	if s.lazy {
+		s.lazy = false
+		values, err := s.m.cfg.Codec.Decode(s.rec.payload)
+		if err != nil {
+			s.err = wrapCorrupt(err)
+		}
+		s.values = values
+	}
+	return s.values
 }

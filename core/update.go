@@ -111,7 +111,7 @@ func (m *Manager) merge(s *Session, cur []byte, now time.Time) (record, []byte, 
 		}
 		theirs.user, theirs.remember, theirs.deadline = s.rec.user, s.rec.remember, s.rec.deadline
 	}
-	s.rec, s.values, s.loaded = theirs, theirValues, cur
+	s.rec, s.values, s.lazy, s.loaded = theirs, theirValues, false, cur
 	payload, err := m.payload(&s.rec, s.values)
 	if err != nil {
 		return record{}, nil, err
