@@ -53,19 +53,25 @@ func (rs *requestState) writer() http.ResponseWriter {
 	_, h := w.ResponseWriter.(http.Hijacker)
 	_, r := w.ResponseWriter.(io.ReaderFrom)
 	if f && h && r {
-		rs.full = fullWriter{w, flushW{w}, hijackW{w}, readFromW{w}}
+		rs.full = fullWriter{w}
 		return &rs.full
 	}
 	return w.wrap()
 }
 
 // fullWriter is a sessionWriter over a writer that is an http.Flusher, an
-// http.Hijacker and an io.ReaderFrom.
-type fullWriter struct {
-	*sessionWriter
-	flushW
-	hijackW
-	readFromW
+// http.Hijacker and an io.ReaderFrom (one pointer, where embedding flushW,
+// hijackW and readFromW would take four).
+type fullWriter struct{ *sessionWriter }
+
+func (f *fullWriter) Flush() { flushW{f.sessionWriter}.Flush() }
+
+func (f *fullWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return hijackW{f.sessionWriter}.Hijack()
+}
+
+func (f *fullWriter) ReadFrom(r io.Reader) (int64, error) {
+	return readFromW{f.sessionWriter}.ReadFrom(r)
 }
 
 // ErrorStatus is the HTTP status the default error handler gives err: 503

@@ -30,36 +30,40 @@ type Session struct {
 	// ID a concurrent Regenerate moved the session to (then the client
 	// never learns it).
 	id, target string
-	state      loadState
-	readOnly   bool
-	used       bool // the handler asked for the session: answer with no-store
-	lazy       bool // values are still encoded in rec.payload: use vals, or lookup for one key
 	err        error
 
-	rec       record         // metadata of the loaded (or new) session
-	loaded    []byte         // the record's bytes as read: the base of Swap and merge
-	values    map[string]any // decoded values (see lazy)
-	dirty     map[string]struct{}
-	metaDirty bool // Remember or SetUser changed the record's header
-	maybeMut  bool // a mutable value (map, slice) was handed out by Get
+	rec    record         // metadata of the loaded (or new) session
+	loaded []byte         // the record's bytes as read: the base of Swap and merge
+	values map[string]any // decoded values (see lazy)
+	dirty  map[string]struct{}
 
 	lock       Lock
-	regenerate bool           // mint a new ID at commit
 	ending     *ending        // the stored session Destroy ends at commit
-	reissue    bool           // send the token again (Remember changed)
-	tokenSent  bool           // the token headers went out
-	cacheSent  bool           // the no-store headers went out
 	cacheVals  [2]string      // backing of the no-store header values
 	cookieVals [1]string      // backing of the Set-Cookie header value
 	ctxv       sessionContext // the first context newContext made for it
-	headersOut bool           // a commit ran for the response headers: no new token can be sent
-	extended   bool           // a commit of this request stored the session or considered touching it
-	ended      bool           // Release ran: the request is over
+
 	// changes counts the handler's calls that change the session, and
 	// committed what the last commit saw: Release warns of changes no
 	// commit saved (a goroutine that outlived the response).
 	changes, committed uint32
-	commits            bool // a commit ran
+
+	// The flags, together so that they pack (Handler allocates a Session
+	// per request).
+	state      loadState
+	readOnly   bool
+	used       bool // the handler asked for the session: answer with no-store
+	lazy       bool // values are still encoded in rec.payload: use vals, or lookup for one key
+	metaDirty  bool // Remember or SetUser changed the record's header
+	maybeMut   bool // a mutable value (map, slice) was handed out by Get
+	regenerate bool // mint a new ID at commit
+	reissue    bool // send the token again (Remember changed)
+	tokenSent  bool // the token headers went out
+	cacheSent  bool // the no-store headers went out
+	headersOut bool // a commit ran for the response headers: no new token can be sent
+	extended   bool // a commit of this request stored the session or considered touching it
+	ended      bool // Release ran: the request is over
+	commits    bool // a commit ran
 }
 
 type loadState uint8

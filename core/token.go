@@ -19,6 +19,11 @@ import (
 
 // RequestHeader is what the Manager reads from a request: http.Header
 // implements it, and so does a two-line wrapper in any framework.
+//
+// Adapter.Load reads the values only while it runs and keeps nothing of
+// them (the ID it takes is a copy), so a wrapper may return strings that
+// view a buffer the framework reuses after the request (fasthttp's), as
+// the Fiber adapters do, instead of copying the header.
 type RequestHeader interface {
 	Values(key string) []string
 }
@@ -162,7 +167,8 @@ func (t *tokens) read(h RequestHeader, now time.Time) (id, reason string) {
 		// PHP's own cookie, read as PHP reads it: the first of several
 		// PHPSESSID cookies wins (so both apps see one session), and the
 		// "," of 6-bit IDs arrives URL-encoded as PHP sends it.
-		id = strings.ReplaceAll(strings.ReplaceAll(raw, "%2C", ","), "%2c", ",")
+		// A copy: raw may view a buffer the framework reuses (RequestHeader).
+		id = strings.Clone(strings.ReplaceAll(strings.ReplaceAll(raw, "%2C", ","), "%2c", ","))
 	} else {
 		if id, hit := t.verified.get(raw, now.UnixNano()); hit {
 			return id, rejectNone // only valid IDs are cached

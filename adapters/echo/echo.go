@@ -37,9 +37,12 @@ func Middleware(m *core.Manager) echo.MiddlewareFunc {
 			c.Set(key, s)
 			c.SetRequest(req.WithContext(a.NewContext(req.Context(), s)))
 			res := c.Response()
-			k := &committer{c: c, g: a.Guard(s, c.Request())}
-			k.raw = &guard{ResponseWriter: res.Writer, k: k}
-			res.Writer = k.raw.wrap()
+			st := new(requestState) // one allocation for the request's writers
+			k := &st.k
+			k.c, k.g, k.raw = c, a.Guard(s, c.Request()), &st.g
+			st.g = guard{ResponseWriter: res.Writer, k: k}
+			k.sw = statusWriter{ResponseWriter: res.Writer, res: res}
+			res.Writer = st.wrap()
 			res.Before(k.before)
 			if err := next(c); err != nil && !k.g.Failed() {
 				// The error handler writes its page now, while the session
@@ -72,12 +75,41 @@ func Get(c echo.Context) *core.Session {
 // was replaced by the session's error response.
 var errResponseReplaced = errors.New("echosession: response replaced by the session error response")
 
+// requestState is what Middleware keeps for one request, in one
+// allocation: the committer, the guard over Echo's writer and, for a
+// writer with both Flush and Hijack (net/http's), its wrapper.
+type requestState struct {
+	k    committer
+	g    guard
+	full fullGuard
+}
+
+// wrap is g.wrap without an allocation for net/http's writer.
+func (st *requestState) wrap() http.ResponseWriter {
+	_, f := st.g.ResponseWriter.(http.Flusher)
+	_, h := st.g.ResponseWriter.(http.Hijacker)
+	if f && h {
+		st.full = fullGuard{&st.g}
+		return &st.full
+	}
+	return st.g.wrap()
+}
+
+// fullGuard is a guard over a writer that is an http.Flusher and an
+// http.Hijacker.
+type fullGuard struct{ *guard }
+
+func (f *fullGuard) Flush() { f.flush() }
+
+func (f *fullGuard) Hijack() (net.Conn, *bufio.ReadWriter, error) { return f.hijack() }
+
 // committer runs the first commit when the response headers are about to
 // leave, and the last one after the handler.
 type committer struct {
 	c   echo.Context
 	raw *guard
 	g   core.Guard
+	sw  statusWriter // errorWriter's
 }
 
 // before is the Response().Before hook. On failure the error response has
@@ -96,9 +128,7 @@ func (k *committer) before() {
 
 // errorWriter writes straight to the connection's writer and records the
 // status of an error response in Echo's Response.Status (loggers read it).
-func (k *committer) errorWriter() http.ResponseWriter {
-	return &statusWriter{ResponseWriter: k.raw.ResponseWriter, res: k.c.Response()}
-}
+func (k *committer) errorWriter() http.ResponseWriter { return &k.sw }
 
 // guard commits on the ways to send headers that bypass Echo's
 // Response.WriteHeader: Flush and Hijack.
@@ -115,11 +145,7 @@ func (g *guard) wrap() http.ResponseWriter {
 	_, h := g.ResponseWriter.(http.Hijacker)
 	switch {
 	case f && h:
-		return struct {
-			*guard
-			flushGuard
-			hijackGuard
-		}{g, flushGuard{g}, hijackGuard{g}}
+		return &fullGuard{g}
 	case f:
 		return struct {
 			*guard

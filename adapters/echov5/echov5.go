@@ -30,8 +30,10 @@ func Middleware(m *core.Manager) echo.MiddlewareFunc {
 			req = req.WithContext(a.NewContext(req.Context(), s))
 			c.SetRequest(req)
 			res := c.Response()
-			w := &sessionWriter{ResponseWriter: res, g: a.Guard(s, req)}
-			c.SetResponse(w.wrap())
+			st := new(requestState) // one allocation for the request's writers
+			w := &st.w
+			*w = sessionWriter{ResponseWriter: res, g: a.Guard(s, req)}
+			c.SetResponse(w.wrap(&st.full))
 			defer c.SetResponse(res)
 			if err := next(c); err != nil && !w.g.Failed() {
 				// The error handler writes its page now, while the session
@@ -63,6 +65,24 @@ func Get(c *echo.Context) *core.Session {
 // errResponseReplaced is what writes of a handler get once its response
 // was replaced by the session's error response.
 var errResponseReplaced = errors.New("echov5session: response replaced by the session error response")
+
+// requestState is what Middleware keeps for one request, in one
+// allocation: the session writer and, over a writer with both Flush and
+// Hijack, its wrapper.
+type requestState struct {
+	w    sessionWriter
+	full fullWriter
+}
+
+// fullWriter is a sessionWriter over a writer that is an http.Flusher and
+// an http.Hijacker.
+type fullWriter struct{ *sessionWriter }
+
+func (f *fullWriter) Flush() { flushW{f.sessionWriter}.Flush() }
+
+func (f *fullWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return hijackW{f.sessionWriter}.Hijack()
+}
 
 // sessionWriter commits the session before the response's first byte. On
 // failure the error response goes to the writer below it (Echo's Response,
@@ -97,16 +117,13 @@ func (w *sessionWriter) Write(b []byte) (int, error) {
 // wrap returns w with exactly the http.Flusher and http.Hijacker of the
 // writer under it (what Echo's Response reaches through
 // http.ResponseController): a handler that tests for one gets the truth.
-func (w *sessionWriter) wrap() http.ResponseWriter {
+func (w *sessionWriter) wrap(full *fullWriter) http.ResponseWriter {
 	f := supports(w.ResponseWriter, func(rw http.ResponseWriter) bool { _, ok := rw.(http.Flusher); return ok })
 	h := supports(w.ResponseWriter, func(rw http.ResponseWriter) bool { _, ok := rw.(http.Hijacker); return ok })
 	switch {
 	case f && h:
-		return struct {
-			*sessionWriter
-			flushW
-			hijackW
-		}{w, flushW{w}, hijackW{w}}
+		*full = fullWriter{w}
+		return full
 	case f:
 		return struct {
 			*sessionWriter

@@ -2,6 +2,7 @@ package fiberv3session
 
 import (
 	"net/http"
+	"unsafe"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/sessionkit/sessionkit/core"
@@ -56,7 +57,9 @@ func Get(c fiber.Ctx) *core.Session {
 }
 
 // requestHeader lets the Manager read fasthttp's request header. The
-// values are copied: fasthttp reuses its buffers after the request.
+// values view fasthttp's buffers, which it reuses after the request:
+// core.RequestHeader promises that Load keeps nothing of them, so the
+// Cookie header is not copied on every request.
 type requestHeader struct{ h *fasthttp.RequestHeader }
 
 func (r requestHeader) Values(key string) []string {
@@ -66,7 +69,7 @@ func (r requestHeader) Values(key string) []string {
 	}
 	out := make([]string, len(all))
 	for i, v := range all {
-		out[i] = string(v)
+		out[i] = unsafe.String(unsafe.SliceData(v), len(v))
 	}
 	return out
 }

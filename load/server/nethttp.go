@@ -10,6 +10,8 @@ import (
 	"github.com/sessionkit/sessionkit/core"
 )
 
+var textPlain = []string{"text/plain; charset=utf-8"}
+
 // serveNetHTTP serves a ServeMux, with sessionkit's m.Handler or scs's
 // LoadAndSave (memstore) around it.
 func serveNetHTTP(ln net.Listener, lib string) error {
@@ -39,14 +41,21 @@ func serveNetHTTP(ln net.Listener, lib string) error {
 			set: func(r *http.Request, v int) { sm.Put(r.Context(), "n", v) },
 		}
 	}
+	// The handlers answer as Gin's c.String, Echo's c.String and Fiber's
+	// SendString do: with a Content-Type of their own, as real handlers
+	// do, rather than leaving net/http to sniff one.
+	text := func(w http.ResponseWriter, v int) {
+		w.Header()["Content-Type"] = textPlain
+		_, _ = io.WriteString(w, itoa(v))
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, itoa(n.get(r)))
+		text(w, n.get(r))
 	})
 	mux.HandleFunc("GET /write", func(w http.ResponseWriter, r *http.Request) {
 		v := n.get(r) + 1
 		n.set(r, v)
-		_, _ = io.WriteString(w, itoa(v))
+		text(w, v)
 	})
 	return serveHTTP(ln, wrap(mux))
 }
