@@ -191,7 +191,7 @@ func measure(ctx context.Context, ch *child, c config, o options) result {
 		cn.build()
 	}
 
-	stateful := c.lib != "bare"
+	stateful := !sessionless(c.lib)
 	start := time.Now()
 	measured := start.Add(o.warmup)
 	end := measured.Add(o.duration)

@@ -30,9 +30,17 @@
 // servers to the other half (this process re-executes itself under
 // taskset); otherwise everything runs unpinned and the report says so.
 //
+// Besides bare, a cookie-only configuration measures what a session costs
+// on the wire without any session library: bare's handler behind a
+// middleware that sets a cookie as long as sessionkit's on the first
+// response (the client sends it back with every request) and adds
+// Cache-Control: no-store and Vary: Cookie to every response. The distance
+// from bare to cookie-only is the price of those HTTP bytes; from
+// cookie-only to sessionkit, the library's own.
+//
 // A round measures every configuration once, one after the other and
-// framework by framework (bare, sessionkit, sessionkit with locking, peer),
-// and -rounds rounds are run, so that a noisy machine shifts every
+// framework by framework (bare, cookie-only, sessionkit, sessionkit with
+// locking, peer), and -rounds rounds are run, so that a noisy machine shifts every
 // configuration alike. The report is a markdown table of medians over the
 // rounds: requests per second, p50 and p99 latency, and the ratios to the
 // bare framework (each round's ratio to that round's bare run, then the

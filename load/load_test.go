@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,7 +23,7 @@ func TestPipeline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	profiles := t.TempDir()
-	o, _, err := parseFlags([]string{"-frameworks", "nethttp", "-libs", "bare,sessionkit",
+	o, _, err := parseFlags([]string{"-frameworks", "nethttp", "-libs", "bare,cookie-only,sessionkit",
 		"-rounds", "1", "-duration", "200ms", "-warmup", "50ms", "-conns", "8", "-profile", profiles})
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +39,8 @@ func TestPipeline(t *testing.T) {
 	}
 	t.Logf("\n%s", out.String())
 
-	want := map[string]bool{"bare read = write": false, "**sessionkit** read": false, "**sessionkit** write": false}
+	want := map[string]bool{"bare read = write": false, "bare + a session's cookie and headers, no library read = write": false,
+		"**sessionkit** read": false, "**sessionkit** write": false}
 	for _, line := range strings.Split(out.String(), "\n") {
 		cells := strings.Split(line, "|")
 		if len(cells) != 15 || strings.TrimSpace(cells[1]) != "net/http" {
@@ -117,5 +121,54 @@ func TestPercentile(t *testing.T) {
 	}
 	if got := percentile(d[:1], 99); got != 1 {
 		t.Errorf("p99 of one = %d, want 1", got)
+	}
+}
+
+// TestCookieOnly: every framework's cookie-only server sends what a
+// session costs on the wire and nothing else — the cookie on the first
+// response only (the client sends it back), the no-store headers on every
+// response — and answers as bare does.
+func TestCookieOnly(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bin, err := buildServer(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"nethttp", "gin", "echo", "fiber"} {
+		t.Run(f, func(t *testing.T) {
+			ch, err := startServer(ctx, bin, "", "", config{framework: f, lib: "cookie-only"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ch.stop()
+			jar, _ := cookiejar.New(nil)
+			client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+			for i, want := range []struct {
+				body      string
+				setCookie bool
+			}{{"0", true}, {"0", false}, {"1", false}} {
+				path := "/read"
+				if i == 2 {
+					path = "/write"
+				}
+				res, err := client.Get("http://" + ch.addr + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 || string(body) != want.body {
+					t.Fatalf("%s: %d %q, want 200 %q", path, res.StatusCode, body, want.body)
+				}
+				sc := res.Header.Get("Set-Cookie")
+				if want.setCookie != (sc != "") || want.setCookie && !strings.HasPrefix(sc, "sid=") {
+					t.Errorf("request %d: Set-Cookie %q, want one: %v", i, sc, want.setCookie)
+				}
+				if res.Header.Get("Cache-Control") != "no-store" || res.Header.Get("Vary") != "Cookie" {
+					t.Errorf("request %d: Cache-Control %q, Vary %q", i, res.Header.Get("Cache-Control"), res.Header.Get("Vary"))
+				}
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,20 +24,20 @@ type config struct {
 // server is the child process that serves c.
 func (c config) server() config { return config{framework: c.framework, lib: c.lib} }
 
-// plan lists one round's measurements in order: per framework bare first
-// (on /read: without sessions both endpoints are the same handler), then
-// every session library on each endpoint.
+// plan lists one round's measurements in order: per framework bare and
+// cookie-only first (on /read: without sessions both endpoints are the same
+// handler), then every session library on each endpoint.
 func plan(o options) []config {
 	var cfgs []config
 	for _, f := range o.frameworks {
-		for _, l := range o.libs {
-			if l == "bare" {
-				cfgs = append(cfgs, config{f, l, "read"})
+		for _, stateless := range []string{"bare", "cookie-only"} {
+			if slices.Contains(o.libs, stateless) {
+				cfgs = append(cfgs, config{f, stateless, "read"})
 			}
 		}
 		for _, e := range o.endpoints {
 			for _, l := range o.libs {
-				if l != "bare" {
+				if !sessionless(l) {
 					cfgs = append(cfgs, config{f, l, e})
 				}
 			}
@@ -44,6 +45,10 @@ func plan(o options) []config {
 	}
 	return cfgs
 }
+
+// sessionless reports whether lib keeps no session: its counter is always
+// 0 (/read) or 1 (/write).
+func sessionless(lib string) bool { return lib == "bare" || lib == "cookie-only" }
 
 // buildServer builds ./server into dir, once per run.
 func buildServer(ctx context.Context, dir string) (string, error) {

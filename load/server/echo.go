@@ -22,6 +22,13 @@ func serveEcho(ln net.Listener, lib string) error {
 			get: func(c echo.Context) int { v, _ := core.Get[int](echosession.Get(c), "n"); return v },
 			set: func(c echo.Context, v int) { echosession.Get(c).Set("n", v) },
 		}
+	case "cookie-only":
+		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				onlyHeaders(c.Request().Header, c.Response().Header())
+				return next(c)
+			}
+		})
 	case "peer":
 		e.Use(echocontrib.Middleware(gsessions.NewCookieStore(key)))
 		n = counter[echo.Context]{

@@ -21,6 +21,15 @@ func serveFiber(ln net.Listener, lib string) error {
 			get: func(c *fiber.Ctx) int { v, _ := core.Get[int](fibersession.Get(c), "n"); return v },
 			set: func(c *fiber.Ctx, v int) { fibersession.Get(c).Set("n", v) },
 		}
+	case "cookie-only":
+		a.Use(func(c *fiber.Ctx) error {
+			if c.Cookies(onlyCookieName) == "" {
+				c.Response().Header.Add("Set-Cookie", onlyCookie)
+			}
+			c.Set("Cache-Control", noStore[0])
+			c.Set("Vary", varyCookie[0])
+			return c.Next()
+		})
 	case "peer":
 		// Fiber's session is fetched in the handler; a middleware fetches
 		// it once per request here, as the other libraries' do.

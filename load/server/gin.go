@@ -23,6 +23,10 @@ func serveGin(ln net.Listener, lib string) error {
 			get: func(c *gin.Context) int { v, _ := core.Get[int](ginsession.Get(c), "n"); return v },
 			set: func(c *gin.Context, v int) { ginsession.Get(c).Set("n", v) },
 		}
+	case "cookie-only":
+		r.Use(func(c *gin.Context) {
+			onlyHeaders(c.Request.Header, c.Writer.Header())
+		})
 	case "peer":
 		r.Use(ginsessions.Sessions("session", gincookie.NewStore(key)))
 		n = counter[*gin.Context]{

@@ -10,7 +10,11 @@
 //
 // Every configuration serves two endpoints over one counter n in the
 // session: GET /read answers n, GET /write stores n+1 and answers it. The
-// bare configurations have no session: /read answers 0, /write 1.
+// bare configurations have no session: /read answers 0, /write 1. So do
+// the cookie-only ones, which add to bare what a session costs on the
+// wire and nothing else: a cookie as long as sessionkit's on the first
+// response (which the client then sends with every request), and
+// Cache-Control: no-store and Vary: Cookie on every response.
 package main
 
 import (
@@ -24,6 +28,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 
 	"github.com/sessionkit/sessionkit/core"
 )
@@ -57,7 +62,7 @@ var stopProfile = func() {}
 
 func main() {
 	framework := flag.String("framework", "nethttp", "nethttp, gin, echo or fiber")
-	lib := flag.String("lib", "bare", "bare, sessionkit, sessionkit-locking or peer (the framework's usual session library)")
+	lib := flag.String("lib", "bare", "bare, cookie-only, sessionkit, sessionkit-locking or peer (the framework's usual session library)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until stdin closes (profiling under load)")
 	memprofile := flag.String("memprofile", "", "write an allocation profile to this file when stdin closes (go tool pprof -sample_index=alloc_objects)")
 	flag.Parse()
@@ -81,7 +86,7 @@ func main() {
 		log.Fatalf("server: unknown -framework %q", *framework)
 	}
 	switch *lib {
-	case "bare", "sessionkit", "sessionkit-locking", "peer":
+	case "bare", "cookie-only", "sessionkit", "sessionkit-locking", "peer":
 	default:
 		log.Fatalf("server: unknown -lib %q", *lib)
 	}
@@ -132,3 +137,24 @@ func serveHTTP(ln net.Listener, h http.Handler) error {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// The cookie-only configurations' cookie: sessionkit's name, attributes
+// and length (a token for a 43-character ID is 140 bytes).
+const (
+	onlyCookieName = "sid"
+	onlyCookie     = "sid=MTc5NjEyMjI2MHxhMkk1U1hOSmEzSnlOUzE2TEZWTVVUY3RTMmhMTUdsNFRIVnVWRU13VUZZNWMxbEhVMjFqWlZkVlJBPT18Y3UODMXqML6XjXLOcHSEbHQHTnp9pu1B2INSldjn-08=; Path=/; HttpOnly; SameSite=Lax"
+)
+
+// The header values every response of a used session carries.
+var noStore, varyCookie = []string{"no-store"}, []string{"Cookie"}
+
+// onlyHeaders is the cookie-only middleware's work: req is the request's
+// header, h the response's. It looks for the cookie without parsing the
+// Cookie header (net/http's Request.Cookie would allocate).
+func onlyHeaders(req, h http.Header) {
+	if !strings.Contains(req.Get("Cookie"), onlyCookieName+"=") {
+		h["Set-Cookie"] = []string{onlyCookie}
+	}
+	h["Cache-Control"] = noStore
+	h["Vary"] = varyCookie
+}

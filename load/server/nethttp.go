@@ -32,6 +32,13 @@ func serveNetHTTP(ln net.Listener, lib string) error {
 				s.Set("n", v)
 			},
 		}
+	case "cookie-only":
+		wrap = func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				onlyHeaders(r.Header, w.Header())
+				h.ServeHTTP(w, r)
+			})
+		}
 	case "peer":
 		sm := scs.New()
 		sm.Store = scsmem.New()
