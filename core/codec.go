@@ -749,14 +749,6 @@ type decoder struct {
 	skip bool
 }
 
-// keep returns v as an any, or nil without boxing it when d only skips.
-func keep[T any](d *decoder, v T) any {
-	if d.skip {
-		return nil
-	}
-	return v
-}
-
 func (d *decoder) fail(format string, args ...any) {
 	if d.err == nil {
 		d.err = fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
@@ -944,39 +936,71 @@ func (d *decoder) value(depth int) any {
 	case tagInt:
 		v := int(d.varint())
 		d.charge(wordCost(uint64(v)))
-		return keep(d, v)
+		if d.skip {
+			return nil
+		}
+		return v
 	case tagInt8:
-		return keep(d, int8(d.varint()))
+		v := int8(d.varint())
+		if d.skip {
+			return nil
+		}
+		return v
 	case tagInt16:
 		v := int16(d.varint())
 		d.charge(wordCost(uint64(uint16(v))))
-		return keep(d, v)
+		if d.skip {
+			return nil
+		}
+		return v
 	case tagInt32:
 		v := int32(d.varint())
 		d.charge(wordCost(uint64(uint32(v))))
-		return keep(d, v)
+		if d.skip {
+			return nil
+		}
+		return v
 	case tagInt64:
 		v := d.varint()
 		d.charge(wordCost(uint64(v)))
-		return keep(d, v)
+		if d.skip {
+			return nil
+		}
+		return v
 	case tagUint:
 		v := uint(d.uvarint())
 		d.charge(wordCost(uint64(v)))
-		return keep(d, v)
+		if d.skip {
+			return nil
+		}
+		return v
 	case tagUint8:
-		return keep(d, uint8(d.uvarint()))
+		v := uint8(d.uvarint())
+		if d.skip {
+			return nil
+		}
+		return v
 	case tagUint16:
 		v := uint16(d.uvarint())
 		d.charge(wordCost(uint64(v)))
-		return keep(d, v)
+		if d.skip {
+			return nil
+		}
+		return v
 	case tagUint32:
 		v := uint32(d.uvarint())
 		d.charge(wordCost(uint64(v)))
-		return keep(d, v)
+		if d.skip {
+			return nil
+		}
+		return v
 	case tagUint64:
 		v := d.uvarint()
 		d.charge(wordCost(v))
-		return keep(d, v)
+		if d.skip {
+			return nil
+		}
+		return v
 	case tagFloat32:
 		f := d.fixed(4)
 		if d.err != nil {
@@ -984,7 +1008,10 @@ func (d *decoder) value(depth int) any {
 		}
 		v := binary.LittleEndian.Uint32(f)
 		d.charge(wordCost(uint64(v)))
-		return keep(d, math.Float32frombits(v))
+		if d.skip {
+			return nil
+		}
+		return math.Float32frombits(v)
 	case tagFloat64:
 		f := d.fixed(8)
 		if d.err != nil {
@@ -992,11 +1019,17 @@ func (d *decoder) value(depth int) any {
 		}
 		v := binary.LittleEndian.Uint64(f)
 		d.charge(wordCost(v))
-		return keep(d, math.Float64frombits(v))
+		if d.skip {
+			return nil
+		}
+		return math.Float64frombits(v)
 	case tagDuration:
 		v := d.varint()
 		d.charge(wordCost(uint64(v)))
-		return keep(d, time.Duration(v))
+		if d.skip {
+			return nil
+		}
+		return time.Duration(v)
 	case tagTime:
 		r := d.raw()
 		if !d.charge(timeCost(r)) {
@@ -1007,7 +1040,10 @@ func (d *decoder) value(depth int) any {
 			d.fail("time: %v", err)
 			return nil
 		}
-		return keep(d, t)
+		if d.skip {
+			return nil
+		}
+		return t
 	case tagStrings:
 		n := d.count(1)
 		if !d.charge(sliceBox + heapSize(stringSlot*int64(n))) {
@@ -1101,12 +1137,18 @@ func (d *decoder) registered() any {
 		d.fail("%s: %v", r.name, s.err)
 		return nil
 	}
-	if !d.charge(cost) || d.skip {
+	if !d.charge(cost) {
 		return nil
 	}
+	// Also when skipping: a part with JSON methods of its own (a time.Time
+	// field, say) can reject what jsonScan accepted, and check must refuse
+	// exactly what Decode refuses.
 	p := reflect.New(r.t)
 	if err := json.Unmarshal(js, p.Interface()); err != nil {
 		d.fail("%s: %v", r.name, err)
+		return nil
+	}
+	if d.skip {
 		return nil
 	}
 	return p.Elem().Interface()

@@ -354,11 +354,20 @@ func FuzzBinaryCodecDecodeCost(f *testing.F) {
 			}
 			return
 		}
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		_, cost, _ := decodeCharged(data)
-		runtime.ReadMemStats(&after)
-		if alloc := int64(after.TotalAlloc - before.TotalAlloc); alloc > cost+costSlack && !raceEnabled {
+		// TotalAlloc counts the whole process: the fuzzing engine's own
+		// goroutines allocate now and then. The least of three
+		// measurements is the decode's.
+		var cost, alloc int64
+		for try := 0; try < 3 && (try == 0 || alloc > cost+costSlack); try++ {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, cost, _ = decodeCharged(data)
+			runtime.ReadMemStats(&after)
+			if a := int64(after.TotalAlloc - before.TotalAlloc); try == 0 || a < alloc {
+				alloc = a
+			}
+		}
+		if alloc > cost+costSlack && !raceEnabled {
 			t.Fatalf("allocated %d bytes, charged %d", alloc, cost)
 		}
 	})

@@ -123,7 +123,7 @@ func (s *Session) settled() bool {
 // worthStoring reports whether a new session holds anything to keep: a
 // new session whose changes cancelled out costs no row and no cookie.
 func (s *Session) worthStoring() bool {
-	return len(s.vals()) > 0 || s.rec.user != ""
+	return len(s.values) > 0 || s.rec.user != "" // a new session: never lazy
 }
 
 // changes encodes a loaded session's values if they may have changed, and
@@ -133,7 +133,11 @@ func (m *Manager) changes(s *Session) (payload []byte, changed bool, err error) 
 	if s.dirty == nil && !s.metaDirty && !s.maybeMut {
 		return nil, false, nil
 	}
-	if payload, err = m.payload(&s.rec, s.vals()); err != nil {
+	values := s.vals()
+	if s.err != nil {
+		return nil, false, s.err
+	}
+	if payload, err = m.payload(&s.rec, values); err != nil {
 		return nil, false, err
 	}
 	return payload, s.metaDirty || !bytes.Equal(payload, s.rec.payload), nil

@@ -15,7 +15,11 @@ import (
 // a concurrent request ended or regenerated meanwhile is not resurrected:
 // the new record is removed again and the commit fails with ErrConflict.
 func (m *Manager) regenerate(ctx context.Context, s *Session, now time.Time) error {
-	payload, err := m.payload(&s.rec, s.vals())
+	values := s.vals()
+	if s.err != nil {
+		return s.err
+	}
+	payload, err := m.payload(&s.rec, values)
 	if err != nil {
 		return err
 	}

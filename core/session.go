@@ -52,18 +52,19 @@ type Session struct {
 	// per request).
 	state      loadState
 	readOnly   bool
-	used       bool // the handler asked for the session: answer with no-store
-	lazy       bool // values are still encoded in rec.payload: use vals, or lookup for one key
-	metaDirty  bool // Remember or SetUser changed the record's header
-	maybeMut   bool // a mutable value (map, slice) was handed out by Get
-	regenerate bool // mint a new ID at commit
-	reissue    bool // send the token again (Remember changed)
-	tokenSent  bool // the token headers went out
-	cacheSent  bool // the no-store headers went out
-	headersOut bool // a commit ran for the response headers: no new token can be sent
-	extended   bool // a commit of this request stored the session or considered touching it
-	ended      bool // Release ran: the request is over
-	commits    bool // a commit ran
+	used       bool  // the handler asked for the session: answer with no-store
+	lazy       bool  // values are still encoded in rec.payload: use vals, or lookup for one key
+	lookups    uint8 // lookups of single values so far (maxLookups)
+	metaDirty  bool  // Remember or SetUser changed the record's header
+	maybeMut   bool  // a mutable value (map, slice) was handed out by Get
+	regenerate bool  // mint a new ID at commit
+	reissue    bool  // send the token again (Remember changed)
+	tokenSent  bool  // the token headers went out
+	cacheSent  bool  // the no-store headers went out
+	headersOut bool  // a commit ran for the response headers: no new token can be sent
+	extended   bool  // a commit of this request stored the session or considered touching it
+	ended      bool  // Release ran: the request is over
+	commits    bool  // a commit ran
 }
 
 type loadState uint8
@@ -181,7 +182,8 @@ func (s *Session) Get(key string) (any, bool) {
 	if !s.ensure() {
 		return nil, false
 	}
-	if s.lazy {
+	if s.lazy && s.lookups < maxLookups {
+		s.lookups++
 		if v, found, byRef := (BinaryCodec{}).lookup(s.rec.payload, key); !byRef {
 			return v, found
 		}
@@ -514,10 +516,16 @@ func flashes(v any) []string {
 	return nil
 }
 
+// maxLookups is how many values Get decodes one by one from a lazy
+// session (each lookup walks the record) before it decodes the whole map:
+// a handler that reads many keys pays one decode, not a walk per key.
+const maxLookups = 4
+
 // vals returns the session's values, decoding them now if the load left
-// them encoded (lazy); the caller holds s.mu. check accepted the bytes, so
-// decoding cannot fail short of a bug; if it does, the session fails with
-// ErrCorrupt.
+// them encoded (lazy); the caller holds s.mu. check accepted the bytes and
+// refuses exactly what Decode refuses (FuzzBinaryCodecLookup), so decoding
+// cannot fail short of a bug; if it does, the session fails with
+// ErrCorrupt and nothing is committed.
 func (s *Session) vals() map[string]any {
 	if s.lazy {
 		s.lazy = false

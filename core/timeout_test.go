@@ -9,6 +9,7 @@ package core_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -210,5 +211,33 @@ func TestExplicitAndProbabilisticGC(t *testing.T) {
 	m.Close() // waits for the probabilistic GC the commit started
 	if store.GCs.Load() != 2 {
 		t.Fatalf("probability 1/1 ran GC %d times after one commit", store.GCs.Load()-1)
+	}
+}
+
+// TestSlowRequestExtendsIdle: whether a read extends the idle expiry is
+// judged when the request commits, not when it started: a session read by
+// a request that took long (an upload) was used until its end, and must
+// outlive it by IdleTimeout (found by a review: judging at the start let
+// the session expire 0.3 s after such a request).
+func TestSlowRequestExtendsIdle(t *testing.T) {
+	h := newHarness(t, core.Config{IdleTimeout: 2 * time.Second, TouchInterval: time.Second}, func(mux *http.ServeMux) {
+		counterRoutes(mux)
+		mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+			s, _ := core.FromContext(r.Context())
+			n, _ := core.Get[int](s, "n")
+			time.Sleep(900 * time.Millisecond)
+			io.WriteString(w, itoa(n))
+		})
+	})
+	if _, body, _ := h.get("/inc"); body != "1" {
+		t.Fatalf("/inc = %q", body)
+	}
+	time.Sleep(800 * time.Millisecond) // under TouchInterval when /slow starts, over it when it ends
+	if _, body, _ := h.get("/slow"); body != "1" {
+		t.Fatalf("/slow = %q", body)
+	}
+	time.Sleep(600 * time.Millisecond) // 2.3 s after the write, 0.6 s after the slow request
+	if _, body, _ := h.get("/get"); body != "1" {
+		t.Fatalf("0.6 s after a request that used it, the session was gone (/get = %q)", body)
 	}
 }

@@ -12,19 +12,20 @@ import (
 // touch extends an unchanged session's idle expiry, at most once per
 // TouchInterval and server (PHP's updateTimestamp, throttled). Without the
 // store's Touch it rewrites the record, as PHP calls write() for handlers
-// without updateTimestamp. Whether it is due is judged at the request's
-// start, which spares a read request the clock (and, while the record is
-// fresh, the cache lookup); an extension counts from now.
+// without updateTimestamp. Whether it is due is judged now, at commit,
+// not at the request's start: a slow request (an upload) must still extend
+// the session it used. While the record itself is fresh the cache is not
+// consulted.
 func (m *Manager) touch(ctx context.Context, s *Session) error {
+	now := time.Now()
 	if iv := m.cfg.TouchInterval; iv > 0 {
-		if s.start.Sub(s.rec.written) < iv {
+		if now.Sub(s.rec.written) < iv {
 			return nil
 		}
-		if t, ok := m.touched.get(s.target); ok && s.start.Sub(t) < iv {
+		if t, ok := m.touched.get(s.target); ok && now.Sub(t) < iv {
 			return nil
 		}
 	}
-	now := time.Now()
 	if m.caps.has(canTouch) {
 		err := m.store.(Toucher).Touch(ctx, s.target, m.expiry(&s.rec, now))
 		if !m.unsupported(ctx, err, canTouch) {
