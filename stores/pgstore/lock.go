@@ -141,8 +141,18 @@ func (l *lock) try(ctx context.Context) (bool, error) {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == lockNotAvailable {
 		// The slice ran out: end the failed transaction and let the
-		// connection go back to the pool before the next slice.
+		// connection go back to the pool before the next slice. The wait
+		// that ran out may have been the read's, behind a table lock,
+		// after the session lock was granted — a session-level lock
+		// outlives the rollback — so unlock too (a lock not held answers
+		// false): a pooled connection must never keep a session locked.
+		// Two round trips: the unlock may need preparing, which the
+		// aborted transaction would refuse.
 		if _, err := conn.Exec(ctx, `ROLLBACK`); err != nil {
+			discard(conn)
+			return false, err
+		}
+		if _, err := conn.Exec(ctx, unlockSQL, l.key); err != nil {
 			discard(conn)
 			return false, err
 		}

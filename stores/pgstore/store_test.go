@@ -492,3 +492,70 @@ func TestWaitersDoNotStarveHolder(t *testing.T) {
 		t.Fatalf("Read after Destroy: found=%v err=%v", found, err)
 	}
 }
+
+// TestLockReadBehindTableLock: a Lock whose advisory lock was granted but
+// whose read of the record then ran out of its wait slice (the table was
+// locked by someone else: a migration's ALTER TABLE, say) must not give
+// its connection back to the pool still holding the session's lock — every
+// later Lock of the session, from any other connection, would wait until
+// that idle connection closed.
+func TestLockReadBehindTableLock(t *testing.T) {
+	ctx := storetest.Context(t)
+	// One connection, whose statements are prepared by a first Lock: the
+	// read then waits for the table lock under Lock's lock_timeout.
+	pool := testPool(t, func(c *pgxpool.Config) { c.MaxConns = 1 })
+	s := newStore(t, pool, Options{})
+	_ = s.Close() // Unlock releases before it returns
+	id := storetest.NewID(t)
+	if err := s.Write(ctx, id, []byte("v1"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.Lock(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	others := testPool(t)
+	tx, err := others.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE `+s.table+` IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	// The table lock outlasts Lock's first wait slice (500 ms): its read
+	// runs out of time once, after the session lock was granted, and the
+	// next slice gets through.
+	go func() {
+		time.Sleep(700 * time.Millisecond)
+		_ = tx.Rollback(context.Background())
+	}()
+	wait, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if l, err = s.Lock(wait, id); err != nil {
+		t.Fatalf("Lock once the table lock went: %v", err)
+	}
+	if err := l.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// From another pool: the session must be free.
+	other, err := New(others, Options{Table: s.opts.Table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel = context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if l, err = other.Lock(wait, id); err != nil {
+		t.Fatalf("Lock after the holder unlocked: %v (its connection still holds the session lock)", err)
+	}
+	if data, found, err := l.(core.LockedReader).Read(ctx); err != nil || !found || string(data) != "v1" {
+		t.Fatalf("Read = %q, %v, %v", data, found, err)
+	}
+	if err := l.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
