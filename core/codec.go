@@ -40,6 +40,11 @@ type Codec interface {
 // instant and offset, in UTC, time.Local or an unnamed fixed zone, without
 // a monotonic clock reading; compare times with Equal.
 //
+// With BinaryCodec (and without Config.PlainRecords) a Manager checks a
+// loaded record whole but decodes its values lazily: Session.Get of a
+// scalar decodes that one value; a change, Keys, the fifth single-value
+// Get or a value handed out by reference decodes the whole map once.
+//
 // Decode allocates at most 4 times the size of its input, or 256 KiB for
 // inputs under 64 KiB, so a hostile record cannot exhaust memory: it counts
 // what each value will cost before allocating it (the MarshalJSON and
