@@ -124,10 +124,10 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-// TestCookieOnly: every framework's cookie-only server sends what a
-// session costs on the wire and nothing else — the cookie on the first
-// response only (the client sends it back), the no-store headers on every
-// response — and answers as bare does.
+// TestCookieOnly: every framework's cookie-only and floor servers send
+// what a session costs on the wire and nothing else — the cookie on the
+// first response only (the client sends it back), the no-store headers on
+// every response — and answer as bare does.
 func TestCookieOnly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -135,9 +135,14 @@ func TestCookieOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"nethttp", "gin", "echo", "fiber"} {
-		t.Run(f, func(t *testing.T) {
-			ch, err := startServer(ctx, bin, "", "", config{framework: f, lib: "cookie-only"})
+	for _, c := range []config{
+		{framework: "nethttp", lib: "cookie-only"}, {framework: "gin", lib: "cookie-only"},
+		{framework: "echo", lib: "cookie-only"}, {framework: "fiber", lib: "cookie-only"},
+		{framework: "nethttp", lib: "floor"}, {framework: "gin", lib: "floor"},
+		{framework: "echo", lib: "floor"}, {framework: "fiber", lib: "floor"},
+	} {
+		t.Run(c.framework+"-"+c.lib, func(t *testing.T) {
+			ch, err := startServer(ctx, bin, "", "", c)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -57,7 +57,7 @@ func parseFlags(args []string) (options, bool, error) {
 	fs.DurationVar(&o.warmup, "warmup", 200*time.Millisecond, "unmeasured load before each measured time")
 	fs.IntVar(&o.conns, "conns", 64, "keep-alive connections, one session each")
 	frameworks := fs.String("frameworks", "nethttp,gin,echo,fiber", "frameworks to measure")
-	libs := fs.String("libs", "bare,cookie-only,sessionkit,sessionkit-locking,peer", "session libraries to measure (bare is the ratios' base; cookie-only is bare plus a session's cookie and headers; peer is the framework's usual library)")
+	libs := fs.String("libs", "bare,cookie-only,floor,sessionkit,sessionkit-locking,peer", "session libraries to measure (bare is the ratios' base; cookie-only is bare plus a session's cookie and headers; floor is cookie-only plus the least a session middleware does; peer is the framework's usual library)")
 	endpoints := fs.String("endpoints", "read,write", "session endpoints to measure")
 	fs.StringVar(&o.profile, "profile", "", "write each server's CPU and allocation profiles to this directory (FRAMEWORK-LIB.cpu, .allocs)")
 	pin := fs.Bool("pin", true, "pin client and servers to separate CPUs when there are two or more (taskset)")
@@ -77,9 +77,9 @@ func parseFlags(args []string) (options, bool, error) {
 	}
 	for _, l := range o.libs {
 		switch l {
-		case "bare", "cookie-only", "sessionkit", "sessionkit-locking", "peer":
+		case "bare", "cookie-only", "floor", "sessionkit", "sessionkit-locking", "peer":
 		default:
-			return o, false, fmt.Errorf("unknown library %q (bare, cookie-only, sessionkit, sessionkit-locking, peer)", l)
+			return o, false, fmt.Errorf("unknown library %q (bare, cookie-only, floor, sessionkit, sessionkit-locking, peer)", l)
 		}
 	}
 	for _, e := range o.endpoints {

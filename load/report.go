@@ -23,6 +23,8 @@ func libraryName(f, lib string) string {
 	switch lib {
 	case "cookie-only":
 		return "bare + a session's cookie and headers, no library"
+	case "floor":
+		return "cookie-only + the least a session middleware does, no library"
 	case "sessionkit":
 		return "**sessionkit**"
 	case "sessionkit-locking":
@@ -47,9 +49,9 @@ func report(out io.Writer, o options, pin *pinning, results []result, took time.
 	fmt.Fprintf(w, "- command: `%s` (`make load` runs it with LOADFLAGS)\n", strings.Join(append([]string{"cd load && go run ."}, o.args...), " "))
 	fmt.Fprintf(w, "- Go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "- CPU: %s, %s\n", cpuModel(), pin)
-	fmt.Fprintf(w, "- load: %d keep-alive connections, one session each (created by its first request, not measured); per configuration and round %s of warm-up, then %s measured; %d rounds, interleaved framework by framework (bare, cookie-only, sessionkit, sessionkit with locking, peer); %s\n",
+	fmt.Fprintf(w, "- load: %d keep-alive connections, one session each (created by its first request, not measured); per configuration and round %s of warm-up, then %s measured; %d rounds, interleaved framework by framework (bare, cookie-only, floor, sessionkit, sessionkit with locking, peer); %s\n",
 		o.conns, o.warmup, o.duration, o.rounds, time.Now().UTC().Format("2006-01-02"))
-	fmt.Fprintf(w, "- medians over the rounds; \"vs bare\" is the median of each round's ratio to that round's bare run; CPU is the share of one CPU the server and the client used while measured; server CPU per request is the server's CPU time (user and system, from /proc) over the requests it answered, which other work on the machine disturbs far less than req/s and latency; bare has no session middleware (its /read and /write are the same handler); cookie-only is bare plus what a session costs on the wire: a 140-byte cookie set on the first response and sent back with every request, Cache-Control: no-store and Vary: Cookie on every response\n")
+	fmt.Fprintf(w, "- medians over the rounds; \"vs bare\" is the median of each round's ratio to that round's bare run; CPU is the share of one CPU the server and the client used while measured; server CPU per request is the server's CPU time (user and system, from /proc) over the requests it answered, which other work on the machine disturbs far less than req/s and latency; bare has no session middleware (its /read and /write are the same handler); cookie-only is bare plus what a session costs on the wire: a 140-byte cookie set on the first response and sent back with every request, Cache-Control: no-store and Vary: Cookie on every response; floor is cookie-only plus the least a session middleware does for a read without a library: a clock read, a sync.Map lookup of the cookie with an expiry check, the entry handed to the handler as sessionkit hands over a session\n")
 	fmt.Fprintf(w, "- took %s\n\n", took.Round(time.Second))
 
 	fmt.Fprintln(w, "| framework | library | endpoint | req/s | p50 | p99 | req/s vs bare | p99 vs bare | server CPU per request | CPU per request vs bare | server CPU | client CPU | failed conns |")

@@ -25,12 +25,12 @@ type config struct {
 func (c config) server() config { return config{framework: c.framework, lib: c.lib} }
 
 // plan lists one round's measurements in order: per framework bare and
-// cookie-only first (on /read: without sessions both endpoints are the same
+// cookie-only and floor first (on /read: without sessions both endpoints are the same
 // handler), then every session library on each endpoint.
 func plan(o options) []config {
 	var cfgs []config
 	for _, f := range o.frameworks {
-		for _, stateless := range []string{"bare", "cookie-only"} {
+		for _, stateless := range []string{"bare", "cookie-only", "floor"} {
 			if slices.Contains(o.libs, stateless) {
 				cfgs = append(cfgs, config{f, stateless, "read"})
 			}
@@ -48,7 +48,7 @@ func plan(o options) []config {
 
 // sessionless reports whether lib keeps no session: its counter is always
 // 0 (/read) or 1 (/write).
-func sessionless(lib string) bool { return lib == "bare" || lib == "cookie-only" }
+func sessionless(lib string) bool { return lib == "bare" || lib == "cookie-only" || lib == "floor" }
 
 // buildServer builds ./server into dir, once per run.
 func buildServer(ctx context.Context, dir string) (string, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net"
 
 	gsessions "github.com/gorilla/sessions"
@@ -29,6 +30,18 @@ func serveEcho(ln net.Listener, lib string) error {
 				return next(c)
 			}
 		})
+	case "floor":
+		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				req := c.Request()
+				f := floorLookup(floorCookie(req.Header.Get("Cookie")))
+				onlyHeaders(req.Header, c.Response().Header())
+				c.Set("floor", f)
+				c.SetRequest(req.WithContext(context.WithValue(req.Context(), floorKey{}, f)))
+				return next(c)
+			}
+		})
+		n.get = func(c echo.Context) int { return floorN(c.Get("floor")) }
 	case "peer":
 		e.Use(echocontrib.Middleware(gsessions.NewCookieStore(key)))
 		n = counter[echo.Context]{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net"
 
 	"github.com/gofiber/fiber/v2"
@@ -30,6 +31,19 @@ func serveFiber(ln net.Listener, lib string) error {
 			c.Set("Vary", varyCookie[0])
 			return c.Next()
 		})
+	case "floor":
+		a.Use(func(c *fiber.Ctx) error {
+			f := floorLookup(c.Cookies(onlyCookieName))
+			if c.Cookies(onlyCookieName) == "" {
+				c.Response().Header.Add("Set-Cookie", onlyCookie)
+			}
+			c.Set("Cache-Control", noStore[0])
+			c.Set("Vary", varyCookie[0])
+			c.Locals(floorKey{}, f)
+			c.SetUserContext(context.WithValue(c.UserContext(), floorKey{}, f))
+			return c.Next()
+		})
+		n.get = func(c *fiber.Ctx) int { return floorN(c.Locals(floorKey{})) }
 	case "peer":
 		// Fiber's session is fetched in the handler; a middleware fetches
 		// it once per request here, as the other libraries' do.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net"
 
 	ginsessions "github.com/gin-contrib/sessions"
@@ -27,6 +28,14 @@ func serveGin(ln net.Listener, lib string) error {
 		r.Use(func(c *gin.Context) {
 			onlyHeaders(c.Request.Header, c.Writer.Header())
 		})
+	case "floor":
+		r.Use(func(c *gin.Context) {
+			e := floorLookup(floorCookie(c.Request.Header.Get("Cookie")))
+			onlyHeaders(c.Request.Header, c.Writer.Header())
+			c.Set("floor", e)
+			c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), floorKey{}, e))
+		})
+		n.get = func(c *gin.Context) int { v, _ := c.Get("floor"); return floorN(v) }
 	case "peer":
 		r.Use(ginsessions.Sessions("session", gincookie.NewStore(key)))
 		n = counter[*gin.Context]{

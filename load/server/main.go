@@ -14,7 +14,13 @@
 // the cookie-only ones, which add to bare what a session costs on the
 // wire and nothing else: a cookie as long as sessionkit's on the first
 // response (which the client then sends with every request), and
-// Cache-Control: no-store and Vary: Cookie on every response.
+// Cache-Control: no-store and Vary: Cookie on every response. The floor
+// ones add to cookie-only the least a session middleware does for a read,
+// with no session library: read the clock, find the cookie's value, look
+// it up in an in-memory map and check the entry's expiry, then hand the
+// entry to the handler the way sessionkit's adapter for that framework
+// does (see floorOf); the handler reads n from it (always 0: nothing
+// writes it).
 package main
 
 import (
@@ -29,6 +35,8 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/sessionkit/sessionkit/core"
 )
@@ -62,7 +70,7 @@ var stopProfile = func() {}
 
 func main() {
 	framework := flag.String("framework", "nethttp", "nethttp, gin, echo or fiber")
-	lib := flag.String("lib", "bare", "bare, cookie-only, sessionkit, sessionkit-locking or peer (the framework's usual session library)")
+	lib := flag.String("lib", "bare", "bare, cookie-only, floor, sessionkit, sessionkit-locking or peer (the framework's usual session library)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until stdin closes (profiling under load)")
 	memprofile := flag.String("memprofile", "", "write an allocation profile to this file when stdin closes (go tool pprof -sample_index=alloc_objects)")
 	flag.Parse()
@@ -86,7 +94,7 @@ func main() {
 		log.Fatalf("server: unknown -framework %q", *framework)
 	}
 	switch *lib {
-	case "bare", "cookie-only", "sessionkit", "sessionkit-locking", "peer":
+	case "bare", "cookie-only", "floor", "sessionkit", "sessionkit-locking", "peer":
 	default:
 		log.Fatalf("server: unknown -lib %q", *lib)
 	}
@@ -157,4 +165,54 @@ func onlyHeaders(req, h http.Header) {
 	}
 	h["Cache-Control"] = noStore
 	h["Vary"] = varyCookie
+}
+
+// floorEntry is a floor configuration's session: what a store lookup
+// returns.
+type floorEntry struct {
+	n     int
+	until time.Time // its expiry
+}
+
+// floorSessions maps a cookie value to its entry. It holds the one cookie
+// the cookie-only middleware sets, from the start.
+var floorSessions sync.Map
+
+func init() {
+	v := strings.TrimPrefix(onlyCookie[:strings.IndexByte(onlyCookie, ';')], onlyCookieName+"=")
+	floorSessions.Store(v, &floorEntry{until: time.Now().Add(24 * time.Hour)})
+}
+
+// floorLookup is the floor middleware's session lookup, from the value of
+// the sid cookie: nil for none, an unknown value or an expired entry.
+func floorLookup(value string) *floorEntry {
+	now := time.Now()
+	v, ok := floorSessions.Load(value)
+	if !ok {
+		return nil
+	}
+	e := v.(*floorEntry)
+	if !now.Before(e.until) {
+		return nil
+	}
+	return e
+}
+
+// floorCookie is the sid cookie's value in a request's Cookie header,
+// which the load client sends as the only cookie.
+func floorCookie(h string) string {
+	v, _ := strings.CutPrefix(h, onlyCookieName+"=")
+	return v
+}
+
+// floorKey is the context key of the floor's entry.
+type floorKey struct{}
+
+// floorN is what a floor handler answers for the entry its middleware
+// handed over.
+func floorN(v any) int {
+	if e, ok := v.(*floorEntry); ok && e != nil {
+		return e.n
+	}
+	return 0
 }

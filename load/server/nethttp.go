@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -39,6 +40,15 @@ func serveNetHTTP(ln net.Listener, lib string) error {
 				h.ServeHTTP(w, r)
 			})
 		}
+	case "floor":
+		wrap = func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				e := floorLookup(floorCookie(r.Header.Get("Cookie")))
+				onlyHeaders(r.Header, w.Header())
+				h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), floorKey{}, e)))
+			})
+		}
+		n.get = func(r *http.Request) int { return floorN(r.Context().Value(floorKey{})) }
 	case "peer":
 		sm := scs.New()
 		sm.Store = scsmem.New()
