@@ -197,7 +197,9 @@ func (m *Manager) stored(ctx context.Context, s *Session, r record, data []byte,
 		}
 	}
 	s.rec, s.loaded = r, data
-	s.dirty, s.metaDirty, s.maybeMut = nil, false, false
+	// maybeMut stays: the values Get handed out are still the handler's,
+	// and a change through them after this commit is the next one's.
+	s.dirty, s.metaDirty = nil, false
 	m.indexUser(ctx, r.user, s.target, expiry)
 	m.maybeGC()
 }

@@ -56,7 +56,7 @@ type Session struct {
 	lazy       bool  // values are still encoded in rec.payload: use vals, or lookup for one key
 	lookups    uint8 // lookups of single values so far (maxLookups)
 	metaDirty  bool  // Remember or SetUser changed the record's header
-	maybeMut   bool  // a mutable value (map, slice) was handed out by Get
+	maybeMut   bool  // a value that may be changed in place (map, slice, struct) was handed out by Get
 	regenerate bool  // mint a new ID at commit
 	reissue    bool  // send the token again (Remember changed)
 	tokenSent  bool  // the token headers went out
@@ -189,13 +189,24 @@ func (s *Session) Get(key string) (any, bool) {
 		}
 	}
 	v, ok := s.vals()[key]
-	if ok && !s.maybeMut {
-		switch reflect.ValueOf(v).Kind() {
-		case reflect.Map, reflect.Slice, reflect.Pointer:
-			s.maybeMut = true
-		}
+	if ok && !s.maybeMut && !scalar(v) {
+		s.maybeMut = true // the caller may change it in place: commit compares
 	}
 	return v, ok
+}
+
+// scalar reports whether v is handed out by value all the way down (a
+// bool, a number or a string), so that no change made through it reaches
+// the session's copy. Anything else — a map, a slice, a pointer, or a
+// struct or array that may hold one — may be changed in place.
+func scalar(v any) bool {
+	switch reflect.ValueOf(v).Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128, reflect.String:
+		return true
+	}
+	return false
 }
 
 // Get returns the value under key as a T. ok is false when the key is

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"maps"
 	"reflect"
 	"time"
 )
@@ -93,7 +94,8 @@ func (m *Manager) merge(s *Session, cur []byte, now time.Time) (record, []byte, 
 	if err != nil {
 		return record{}, nil, err
 	}
-	for k := range s.dirty {
+	changed := changedKeys(s, baseValues)
+	for k := range changed {
 		bv, inBase := baseValues[k]
 		tv, inTheirs := theirValues[k]
 		if inBase != inTheirs || !reflect.DeepEqual(bv, tv) {
@@ -103,6 +105,16 @@ func (m *Manager) merge(s *Session, cur []byte, now time.Time) (record, []byte, 
 			theirValues[k] = v
 		} else {
 			delete(theirValues, k)
+		}
+	}
+	if s.maybeMut {
+		// Keep the handler's references attached: where their value is
+		// ours, keep our copy, so a change through one after this commit
+		// is still seen by the next.
+		for k, v := range s.values {
+			if _, own := changed[k]; !own && reflect.DeepEqual(v, theirValues[k]) {
+				theirValues[k] = v
+			}
 		}
 	}
 	if s.metaDirty {
@@ -117,4 +129,27 @@ func (m *Manager) merge(s *Session, cur []byte, now time.Time) (record, []byte, 
 		return record{}, nil, err
 	}
 	return m.encodeRecord(s, payload, now)
+}
+
+// changedKeys is the set of keys s changed since it loaded baseValues:
+// those it set or deleted, and, once Get handed out a value by reference
+// (a map, a slice, a struct that may hold one), those whose value was
+// changed in place, which only a comparison with the loaded values tells.
+func changedKeys(s *Session, baseValues map[string]any) map[string]struct{} {
+	if !s.maybeMut {
+		return s.dirty
+	}
+	changed := maps.Clone(s.dirty)
+	for k, v := range s.values {
+		if _, ok := changed[k]; ok {
+			continue
+		}
+		if bv, ok := baseValues[k]; !ok || !reflect.DeepEqual(v, bv) {
+			if changed == nil {
+				changed = make(map[string]struct{}, 1)
+			}
+			changed[k] = struct{}{}
+		}
+	}
+	return changed
 }

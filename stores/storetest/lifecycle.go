@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,12 @@ import (
 //     the logged-in session and is never answered with the new token; with
 //     a grace period it may reach the session's data during the grace, but
 //     never regenerate it, and a logout through it ends the new session.
+//   - InPlaceChange: a request changes a list it got from Get in place,
+//     without Set, while another request of the session changes another
+//     key and, in a second round, the same list the same way: both
+//     changes of the first round land (merged, or one after the other
+//     under the lock); in the second every 200 is an increment that
+//     landed and the other request, if refused, got a 409.
 //   - Conflicts: without locking, n concurrent increments of one key end
 //     with the final count plus the 409 answers equal to n, each 200
 //     carrying a distinct count, no 5xx.
@@ -84,6 +91,11 @@ func Lifecycle(t *testing.T, rounds int, newStore func(t *testing.T) core.Store)
 				graced := newGatedApp(t, newStore(t), with(mode.cfg, func(c *core.Config) { c.RegenerateGrace = graceForTests }))
 				for r := 0; r < min(rounds, 3); r++ {
 					plantedToken(t, graced, graced)
+				}
+			})
+			t.Run("InPlaceChange", func(t *testing.T) {
+				for r := 0; r < rounds; r++ {
+					inPlaceChange(t, app)
 				}
 			})
 			if !locking {
@@ -165,6 +177,19 @@ func newGatedApp(t *testing.T, store core.Store, cfg core.Config) *gatedApp {
 		s, _ := core.FromContext(r.Context())
 		act(w, s, "cart", 0)
 	})
+	mux.HandleFunc("/newlist", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := core.FromContext(r.Context())
+		s.Set("list", []int{0})
+		io.WriteString(w, "ok")
+	})
+	mux.HandleFunc("/mutate", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := core.FromContext(r.Context())
+		act(w, s, "mutate", 0)
+	})
+	mux.HandleFunc("/list", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := core.FromContext(r.Context())
+		io.WriteString(w, strconv.Itoa(bumpList(s, 0)))
+	})
 	mux.HandleFunc("/showcart", func(w http.ResponseWriter, r *http.Request) {
 		s, _ := core.FromContext(r.Context())
 		c, _ := core.Get[string](s, "cart")
@@ -200,8 +225,37 @@ func act(w io.Writer, s *core.Session, do string, n int) {
 		s.Regenerate()
 	case "logout":
 		s.Destroy()
+	case "mutate":
+		bumpList(s, 1) // in place: no Set
 	}
 	io.WriteString(w, do)
+}
+
+// bumpList adds by to the first element of the session's "list" in place,
+// through the slice Get hands out, whatever integer type the codec decoded
+// it to, and returns the element (-1 without a list).
+func bumpList(s *core.Session, by int) int {
+	v, _ := s.Get("list")
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice || rv.Len() == 0 {
+		return -1
+	}
+	e := rv.Index(0)
+	if e.Kind() == reflect.Interface {
+		n := reflect.ValueOf(e.Interface())
+		if !n.CanInt() {
+			return -1
+		}
+		sum := reflect.New(n.Type()).Elem()
+		sum.SetInt(n.Int() + int64(by))
+		e.Set(sum)
+		return int(sum.Int())
+	}
+	if !e.CanInt() {
+		return -1
+	}
+	e.SetInt(e.Int() + int64(by))
+	return int(e.Int())
 }
 
 // newGate registers a gate and returns its name.
@@ -566,4 +620,36 @@ func conflicts(t *testing.T, a *gatedApp, n int) {
 		t.Fatalf("final count %d, %d answers 200, %d answers 409: every 200 must be an applied change (final = 200s, final + 409s = %d)",
 			final, len(applied), refused, n)
 	}
+}
+
+func inPlaceChange(t *testing.T, a *gatedApp) {
+	t.Helper()
+	u, _ := url.Parse(a.url)
+	br := NewBrowser(t)
+	MustGet(t, br, a.url+"/newlist", "ok")
+	tab := browserWith(t, u, br.Jar.Cookies(u))
+
+	// Another key meanwhile: nothing conflicts, both land.
+	release, held := a.hold(t, br, "mutate")
+	h, other := a.runInto(t, release, held, tab, a.url+"/cart")
+	if h.code != http.StatusOK || other.code != http.StatusOK {
+		t.Fatalf("the held in-place change answered %d %q, the other tab's /cart %d %q; want both 200", h.code, h.body, other.code, other.body)
+	}
+	MustGet(t, br, a.url+"/list", "1")
+	MustGet(t, br, a.url+"/showcart", "book")
+
+	// The same list meanwhile: every 200 is an increment that landed.
+	release, held = a.hold(t, br, "mutate")
+	h, other = a.runInto(t, release, held, tab, a.url+"/mutate")
+	applied := 0
+	for _, r := range []reply{h, other} {
+		switch {
+		case r.code == http.StatusOK:
+			applied++
+		case r.code == http.StatusConflict && !a.locking:
+		default:
+			t.Fatalf("an in-place change answered %d %q; want 200%s", r.code, r.body, map[bool]string{false: " or 409"}[a.locking])
+		}
+	}
+	MustGet(t, br, a.url+"/list", strconv.Itoa(1+applied))
 }
