@@ -29,7 +29,8 @@ import (
 //     call g.Finish(w). Give your writer Flush, Hijack or ReadFrom only when
 //     the writer under it has them: handlers test for them. Frameworks that send the response after the handler
 //     (Fiber): a.Commit(ctx, s, responseHeader) once, and on error replace
-//     the handler's response with a.ServeError's.
+//     the handler's response with a.ServeError's; on success call
+//     a.WarnPlainHTTP.
 //
 // What this guarantees: the token headers (Set-Cookie, Cache-Control:
 // no-store, Vary: Cookie) and the store write happen before the client sees
@@ -148,18 +149,44 @@ func (g *Guard) Before(w http.ResponseWriter) bool {
 // plain HTTP to a host that is not loopback: browsers drop such a cookie
 // without a word, so every request looks like a new visitor.
 func (m *Manager) warnPlainHTTP(s *Session, r *http.Request) {
-	if m.cfg.Cookie.Insecure || m.cfg.Transport == TransportHeader || m.plainHTTPWarned.Load() ||
-		r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+	if m.plainHTTPQuiet() || r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
 		return
 	}
+	m.warnInsecureCookie(r.Context(), s, r.Host)
+}
+
+// plainHTTPQuiet reports whether warnPlainHTTP has nothing to say: the
+// cookie is not Secure, there is no cookie, or it warned already.
+func (m *Manager) plainHTTPQuiet() bool {
+	return m.cfg.Cookie.Insecure || m.cfg.Transport == TransportHeader || m.plainHTTPWarned.Load()
+}
+
+// warnInsecureCookie logs the warning, once, if s just sent its cookie to
+// host over plain HTTP and host is not loopback.
+func (m *Manager) warnInsecureCookie(ctx context.Context, s *Session, host string) {
 	s.mu.Lock()
 	sent := s.tokenSent
 	s.mu.Unlock()
-	if !sent || isLoopback(r.Host) || m.plainHTTPWarned.Swap(true) {
+	if !sent || isLoopback(host) || m.plainHTTPWarned.Swap(true) {
 		return
 	}
-	m.log.LogAttrs(r.Context(), slog.LevelWarn, "sessionkit: a Secure session cookie was sent over plain HTTP; browsers drop it (serve HTTPS, or set Cookie.Insecure for local development only)",
-		slog.String("host", r.Host))
+	m.log.LogAttrs(ctx, slog.LevelWarn, "sessionkit: a Secure session cookie was sent over plain HTTP; browsers drop it (serve HTTPS, or set Cookie.Insecure for local development only)",
+		slog.String("host", strings.Clone(host))) // host may view a reused buffer
+}
+
+// WarnPlainHTTP is, for adapters that commit with Commit rather than
+// through a Guard (which does it itself), the check that follows a
+// successful commit: if the commit just sent a Secure cookie over plain
+// HTTP (secure is false: no TLS, no X-Forwarded-Proto: https) to a host
+// that is not loopback (host is the request's Host, with or without a
+// port), it logs once per Manager, at WARN, that browsers drop such a
+// cookie, so that every request of the app looks like a new visitor.
+// host may view a buffer the framework reuses: nothing of it is kept.
+func (a Adapter) WarnPlainHTTP(ctx context.Context, s *Session, secure bool, host string) {
+	if secure || s == nil || a.m.plainHTTPQuiet() {
+		return
+	}
+	a.m.warnInsecureCookie(ctx, s, host)
 }
 
 // isLoopback reports whether host (with or without a port) is localhost

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 )
 
 // Handler is the net/http middleware: it attaches the request's Session to
@@ -220,5 +221,5 @@ func (w *sessionWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (m *Manager) logCommit(r *http.Request, err error) {
 	m.log.LogAttrs(r.Context(), slog.LevelError, "sessionkit: session commit failed",
-		slog.String("path", r.URL.Path), slog.Any("error", err))
+		slog.String("path", strings.Clone(r.URL.Path)), slog.Any("error", err)) // r may view a buffer the framework reuses (Fiber)
 }

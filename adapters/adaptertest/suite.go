@@ -1,6 +1,7 @@
 package adaptertest
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -52,6 +53,7 @@ func Run(t *testing.T, serve Serve) {
 		{"Locking", with(insecure(), func(c *core.Config) { c.Locking = true }), testLocking},
 		{"HeaderTransport", with(insecure(), func(c *core.Config) { c.Transport = core.TransportHeader }), testHeaderTransport},
 		{"CookieLifecycleMatchesNetHTTP", insecure(), testCookieLifecycle},
+		{"PlainHTTPWarning", core.Config{}, testPlainHTTPWarning},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -82,12 +84,32 @@ type env struct {
 	base  string // the adapter
 	ref   string // the net/http reference
 	hits  *atomic.Int64
+	log   *syncBuffer // what the Manager logged
+}
+
+// syncBuffer is a bytes.Buffer for a logger that servers write to from
+// their goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func start(t *testing.T, serve Serve, cfg core.Config) *env {
 	t.Helper()
-	e := &env{t: t, store: storetest.NewCounting(memstore.New(memstore.Options{})), hits: new(atomic.Int64)}
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	e := &env{t: t, store: storetest.NewCounting(memstore.New(memstore.Options{})), hits: new(atomic.Int64), log: new(syncBuffer)}
+	cfg.Logger = slog.New(slog.NewTextHandler(e.log, nil))
 	if cfg.Keys == nil {
 		cfg.Keys = [][]byte{[]byte("adaptertest-signing-key-0123456789abcdef")}
 	}
@@ -148,6 +170,10 @@ func (e *env) get(c *http.Client, base, path string, header ...string) *response
 		e.t.Fatal(err)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			req.Host = header[i+1]
+			continue
+		}
 		req.Header.Add(header[i], header[i+1])
 	}
 	res, err := c.Do(req)
@@ -615,5 +641,35 @@ func testCookieAttributes(t *testing.T, serve Serve) {
 				t.Fatalf("Set-Cookie normalised to %q, want %q", g, tc.want)
 			}
 		})
+	}
+}
+
+// testPlainHTTPWarning: a Secure cookie sent over plain HTTP to a host
+// that is not loopback is dropped by browsers, so the Manager logs it once
+// at WARN — whichever adapter committed the session — and not for a
+// loopback host or behind a proxy that says the client used HTTPS.
+func testPlainHTTPWarning(t *testing.T, e *env) {
+	const warning = "over plain HTTP"
+	newVisitor := func(header ...string) {
+		t.Helper()
+		r := e.get(plainClient, e.base, "/incr", header...)
+		e.expect(r, "/incr", http.StatusOK, "n=1")
+		if len(r.cookies) != 1 || !r.cookies[0].Secure {
+			t.Fatalf("/incr set %v, want one Secure cookie", r.header.Values("Set-Cookie"))
+		}
+	}
+	newVisitor()                                                    // 127.0.0.1
+	newVisitor("Host", "localhost")                                 // loopback by name
+	newVisitor("Host", "app.example", "X-Forwarded-Proto", "https") // HTTPS at the proxy
+	if strings.Contains(e.log.String(), warning) {
+		t.Fatalf("warned for loopback or HTTPS: %s", e.log.String())
+	}
+	newVisitor("Host", "app.example:8080")
+	newVisitor("Host", "192.0.2.1")
+	if n := strings.Count(e.log.String(), warning); n != 1 {
+		t.Fatalf("warned %d times, want once, at WARN: %s", n, e.log.String())
+	}
+	if !strings.Contains(e.log.String(), "level=WARN") || !strings.Contains(e.log.String(), "host=app.example:8080") {
+		t.Fatalf("the warning is not at WARN or does not name the host: %s", e.log.String())
 	}
 }

@@ -10,14 +10,17 @@
 // fails (store down, lock timeout) answers with the Manager's error
 // response (503 by default) instead of the handler's.
 //
-// fasthttp reuses its buffers between requests; the adapter copies the
-// token out of the request before the session keeps it. A body stream
-// writer (SetBodyStreamWriter) runs on a goroutine fasthttp starts at once,
-// racing the rest of the request: a change made there is saved only if it
-// comes before the middleware's commit; between the commit and the end of
-// the request it is lost (the Manager logs it at WARN), and once the
-// request ended it is refused (Err reports core.ErrHeadersSent). Finish
-// with the session before setting the stream writer.
+// fasthttp reuses its buffers between requests; the adapter copies the token
+// out of the request before the session keeps it. The *http.Request that
+// Config.ErrorHandler gets for a failed session views those buffers as well:
+// it is valid during the call only, so copy (strings.Clone) what the handler
+// keeps. A body stream writer (SetBodyStreamWriter) runs on a goroutine
+// fasthttp starts at once, racing the rest of the request: a change made
+// there is saved only if it comes before the middleware's commit; between
+// the commit and the end of the request it is lost (the Manager logs it at
+// WARN), and once the request ended it is refused (Err reports
+// core.ErrHeadersSent). Finish with the session before setting the stream
+// writer.
 //
 //	m, err := core.New(nil, core.Config{}) // memory store, secure cookie
 //	if err != nil { … }

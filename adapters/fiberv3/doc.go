@@ -23,14 +23,17 @@
 // context that Middleware extends with core.NewContext — to code that
 // looks the session up with core.FromContext, not c.
 //
-// fasthttp reuses its buffers between requests; the adapter copies the
-// token out of the request before the session keeps it. A body stream
-// writer (SendStreamWriter) runs on a goroutine fasthttp starts at once,
-// racing the rest of the request: a change made there is saved only if it
-// comes before the middleware's commit; between the commit and the
-// session's release it is lost (the Manager logs it at WARN), and once the
-// session was released it is refused and shows in the session's Err
-// (core.ErrHeadersSent). Finish with the session before sending the stream.
+// fasthttp reuses its buffers between requests; the adapter copies the token
+// out of the request before the session keeps it. The *http.Request that
+// Config.ErrorHandler gets for a failed session views those buffers as well:
+// it is valid during the call only, so copy (strings.Clone) what the handler
+// keeps. A body stream writer (SendStreamWriter) runs on a goroutine
+// fasthttp starts at once, racing the rest of the request: a change made
+// there is saved only if it comes before the middleware's commit; between
+// the commit and the session's release it is lost (the Manager logs it at
+// WARN), and once the session was released it is refused and shows in the
+// session's Err (core.ErrHeadersSent). Finish with the session before
+// sending the stream.
 //
 //	m, err := core.New(nil, core.Config{}) // memory store, secure cookie
 //	if err != nil { … }

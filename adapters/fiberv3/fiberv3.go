@@ -40,6 +40,10 @@ func Middleware(m *core.Manager) fiber.Handler {
 		}
 		if err := a.Commit(ctx, s, &c.Response().Header); err != nil {
 			serveError(a, c, err)
+		} else {
+			req := &c.Request().Header
+			secure := c.RequestCtx().IsTLS() || string(req.Peek("X-Forwarded-Proto")) == "https"
+			a.WarnPlainHTTP(ctx, s, secure, view(req.Host()))
 		}
 		return nil
 	}
@@ -69,10 +73,14 @@ func (r requestHeader) Values(key string) []string {
 	}
 	out := make([]string, len(all))
 	for i, v := range all {
-		out[i] = unsafe.String(unsafe.SliceData(v), len(v))
+		out[i] = view(v)
 	}
 	return out
 }
+
+// view is b as a string without a copy: for core calls that keep nothing
+// of what they are given.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // serveError replaces the handler's response with the Manager's error
 // response (Config.ErrorHandler or the default), run through net/http types.

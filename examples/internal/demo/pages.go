@@ -193,7 +193,11 @@ func (p site) login(s *core.Session, form Form) Response {
 	case !validUser.MatchString(user):
 		s.AddFlash(flashError + "A user name is 1 to 32 letters, digits, '.', '_' or '-'.")
 	case form("password") != Password:
-		s.AddFlash(flashError + `Wrong password for ` + user + ` (it is "` + Password + `"). You are not signed in.`)
+		outcome := "You are not signed in."
+		if current, _ := core.Get[string](s, keyUser); current != "" {
+			outcome = "You are still signed in as " + current + "."
+		}
+		s.AddFlash(flashError + `Wrong password for ` + user + ` (it is "` + Password + `"). ` + outcome)
 	default:
 		// A new ID at every privilege change (OWASP: session fixation).
 		s.Regenerate()

@@ -108,6 +108,10 @@ func Run(t *testing.T, baseURL, framework string) {
 	page(http.MethodGet, "/session", nil, `<code>user</code></th><td><code>bob (string)</code>`,
 		`<code>visits</code></th><td><code>4 (int)</code>`, `yes: a persistent cookie`)
 
+	// A failed sign-in while signed in says so, and leaves the user signed in.
+	page(http.MethodPost, "/login", url.Values{"user": {"eve"}, "password": {"wrong"}},
+		`<p class="flash error" role="alert">Wrong password for eve`, "You are still signed in as bob.", `id="greeting"`)
+
 	page(http.MethodPost, "/logout", nil, `id="signed-out"`, "You are signed out.")
 	if sid() != "" {
 		t.Fatal("the cookie survived signing out")
