@@ -42,11 +42,11 @@ func inPlaceManager(t *testing.T, values map[string]any) (*core.Manager, core.Ad
 		t.Fatal(err)
 	}
 	a.Release(s)
-	c, err := http.ParseSetCookie(h.Get("Set-Cookie"))
-	if err != nil {
-		t.Fatal(err)
+	cookies := (&http.Response{Header: h}).Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("Set-Cookie %q", h.Values("Set-Cookie"))
 	}
-	return m, a, http.Header{"Cookie": {c.Name + "=" + c.Value}}
+	return m, a, http.Header{"Cookie": {cookies[0].Name + "=" + cookies[0].Value}}
 }
 
 // stored reads key of the session req names, in a request of its own.

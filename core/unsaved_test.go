@@ -1,36 +1,17 @@
 package core_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/stores/memstore"
+	"github.com/sessionkit/sessionkit/stores/storetest"
 )
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestChangeAfterLastCommit: a change made after the request's last commit
 // (by a goroutine that outlived the response, say) cannot be saved; the
@@ -38,7 +19,7 @@ func (b *syncBuffer) String() string {
 // of dropping it without a word. Changes a commit saved, also after the
 // response headers, are not reported.
 func TestChangeAfterLastCommit(t *testing.T) {
-	var logs syncBuffer
+	var logs storetest.LogBuffer
 	m, err := core.New(memstore.New(memstore.Options{}), core.Config{
 		Keys:   [][]byte{testKey},
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -78,7 +59,7 @@ func TestChangeAfterLastCommit(t *testing.T) {
 
 	// Through the net/http middleware: a change after the response was
 	// written is saved by the commit after the handler — not reported.
-	var logs2 syncBuffer
+	var logs2 storetest.LogBuffer
 	h := newHarness(t, core.Config{Logger: slog.New(slog.NewTextHandler(&logs2, &slog.HandlerOptions{Level: slog.LevelDebug}))}, func(mux *http.ServeMux) {
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			s, _ := core.FromContext(r.Context())

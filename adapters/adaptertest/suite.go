@@ -1,7 +1,6 @@
 package adaptertest
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -84,31 +83,12 @@ type env struct {
 	base  string // the adapter
 	ref   string // the net/http reference
 	hits  *atomic.Int64
-	log   *syncBuffer // what the Manager logged
-}
-
-// syncBuffer is a bytes.Buffer for a logger that servers write to from
-// their goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	log   *storetest.LogBuffer // what the Manager logged
 }
 
 func start(t *testing.T, serve Serve, cfg core.Config) *env {
 	t.Helper()
-	e := &env{t: t, store: storetest.NewCounting(memstore.New(memstore.Options{})), hits: new(atomic.Int64), log: new(syncBuffer)}
+	e := &env{t: t, store: storetest.NewCounting(memstore.New(memstore.Options{})), hits: new(atomic.Int64), log: new(storetest.LogBuffer)}
 	cfg.Logger = slog.New(slog.NewTextHandler(e.log, nil))
 	if cfg.Keys == nil {
 		cfg.Keys = [][]byte{[]byte("adaptertest-signing-key-0123456789abcdef")}

@@ -158,7 +158,7 @@ func startPHP(t *testing.T, php string, env, args []string) string {
 	l.Close()
 	cmd := exec.Command(php, append([]string{"-S", addr, "-t", "php"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	var out syncBuffer
+	var out storetest.LogBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its workers too are stopped at the end
 	if err := cmd.Start(); err != nil {
@@ -191,24 +191,6 @@ func startPHP(t *testing.T, php string, env, args []string) string {
 			t.Fatalf("php -S is not listening on %s after 10 s: %v\n%s", addr, err, out.String())
 		}
 	}
-}
-
-// syncBuffer collects the output of php -S, which writes from its workers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // do sends a request (a POST when form is not nil) and returns the status
@@ -668,7 +650,7 @@ func (b *bridge) holdInPHP(id, code string) (release func()) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	var stderr syncBuffer
+	var stderr storetest.LogBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		b.t.Fatal(err)
