@@ -61,6 +61,19 @@ func stored[T any](t *testing.T, a core.Adapter, req http.Header, key string) T 
 	return v
 }
 
+// commitOther is request B: it sets "other" to 1 and commits while A is
+// under way.
+func commitOther(t *testing.T, a core.Adapter, req http.Header) {
+	t.Helper()
+	ctx := context.Background()
+	s := a.Load(ctx, req)
+	s.Set("other", 1)
+	if err := a.Commit(ctx, s, http.Header{}); err != nil {
+		t.Fatal(err)
+	}
+	a.Release(s)
+}
+
 // A value Get hands out by reference and the handler changes in place,
 // without Set, is saved like a Set — also when a concurrent request of the
 // session committed first, so that the commit rebases onto its record:
@@ -98,12 +111,7 @@ func TestInPlaceChangeSurvivesMerge(t *testing.T) {
 			_, a, req = inPlaceManager(t, map[string]any{"v": tc.value, "other": 0})
 			sa := a.Load(ctx, req)
 			tc.change(sa)
-			sb := a.Load(ctx, req)
-			sb.Set("other", 1)
-			if err := a.Commit(ctx, sb, http.Header{}); err != nil {
-				t.Fatal(err)
-			}
-			a.Release(sb)
+			commitOther(t, a, req)
 			if err := a.Commit(ctx, sa, http.Header{}); err != nil {
 				t.Fatalf("A's commit: %v (nothing of A's conflicts with B's)", err)
 			}
@@ -155,12 +163,7 @@ func TestInPlaceUnchanged(t *testing.T) {
 	if c, ok := core.Get[inPlaceCart](sa, "missing"); ok {
 		t.Fatal(c)
 	}
-	sb := a.Load(ctx, req)
-	sb.Set("other", 1)
-	if err := a.Commit(ctx, sb, http.Header{}); err != nil {
-		t.Fatal(err)
-	}
-	a.Release(sb)
+	commitOther(t, a, req)
 	if err := a.Commit(ctx, sa, http.Header{}); err != nil {
 		t.Fatal(err)
 	}
@@ -182,12 +185,7 @@ func TestInPlaceChangeAfterCommit(t *testing.T) {
 		w, _ := core.Get[[]int](s, "w")
 		v[0] = 2
 		if racing {
-			sb := a.Load(ctx, req)
-			sb.Set("other", 1)
-			if err := a.Commit(ctx, sb, http.Header{}); err != nil {
-				t.Fatal(err)
-			}
-			a.Release(sb)
+			commitOther(t, a, req)
 		}
 		if err := a.Commit(ctx, s, http.Header{}); err != nil {
 			t.Fatal(err)
