@@ -177,16 +177,26 @@ func (m *Manager) warnInsecureCookie(ctx context.Context, s *Session, host strin
 // WarnPlainHTTP is, for adapters that commit with Commit rather than
 // through a Guard (which does it itself), the check that follows a
 // successful commit: if the commit just sent a Secure cookie over plain
-// HTTP (secure is false: no TLS, no X-Forwarded-Proto: https) to a host
-// that is not loopback (host is the request's Host, with or without a
-// port), it logs once per Manager, at WARN, that browsers drop such a
-// cookie, so that every request of the app looks like a new visitor.
-// host may view a buffer the framework reuses: nothing of it is kept.
-func (a Adapter) WarnPlainHTTP(ctx context.Context, s *Session, secure bool, host string) {
-	if secure || s == nil || a.m.plainHTTPQuiet() {
+// HTTP to a host that is not loopback, it logs once per Manager, at WARN,
+// that browsers drop such a cookie, so that every request of the app looks
+// like a new visitor. transport reports whether the request came over TLS
+// or through a proxy that says so (X-Forwarded-Proto: https) and the
+// request's Host (with or without a port; it may view a buffer the
+// framework reuses: nothing of it is kept). It is called only when a
+// warning may be due, so other requests pay nothing for it.
+func (a Adapter) WarnPlainHTTP(ctx context.Context, s *Session, transport func() (secure bool, host string)) {
+	if s == nil || a.m.plainHTTPQuiet() {
 		return
 	}
-	a.m.warnInsecureCookie(ctx, s, host)
+	s.mu.Lock()
+	sent := s.tokenSent
+	s.mu.Unlock()
+	if !sent {
+		return
+	}
+	if secure, host := transport(); !secure {
+		a.m.warnInsecureCookie(ctx, s, host)
+	}
 }
 
 // isLoopback reports whether host (with or without a port) is localhost

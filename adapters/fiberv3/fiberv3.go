@@ -41,9 +41,10 @@ func Middleware(m *core.Manager) fiber.Handler {
 		if err := a.Commit(ctx, s, &c.Response().Header); err != nil {
 			serveError(a, c, err)
 		} else {
-			req := &c.Request().Header
-			secure := c.RequestCtx().IsTLS() || string(req.Peek("X-Forwarded-Proto")) == "https"
-			a.WarnPlainHTTP(ctx, s, secure, view(req.Host()))
+			a.WarnPlainHTTP(ctx, s, func() (bool, string) {
+				req := &c.Request().Header
+				return c.RequestCtx().IsTLS() || string(req.Peek("X-Forwarded-Proto")) == "https", view(req.Host())
+			})
 		}
 		return nil
 	}
