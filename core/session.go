@@ -172,7 +172,10 @@ func (s *Session) view(f func()) {
 	}
 }
 
-// Get returns the value stored under key.
+// Get returns the value stored under key. A map, slice, pointer or struct
+// holding one is the session's own: a change made through it is saved at
+// commit as a Set of key would be (merged with a concurrent request's
+// changes to other keys, ErrConflict against one to the same key).
 func (s *Session) Get(key string) (any, bool) {
 	if s == nil {
 		return nil, false
