@@ -18,7 +18,7 @@ bench:
 	go run golang.org/x/perf/cmd/benchstat@latest "$$out"
 
 # The same libraries through real HTTP servers on 127.0.0.1 under load
-# (load/doc.go; about 3 minutes on 2 cores). Longer or narrower runs:
+# (load/doc.go; about 4 minutes on 2 cores). Longer or narrower runs:
 #   make load LOADFLAGS='-rounds 9 -duration 5s'
 load:
 	cd load && go run . $(LOADFLAGS)

@@ -5,7 +5,7 @@
 // its own session middleware (SPEC §10, last point; bench/ measures the
 // same libraries in process).
 //
-//	make load                                  # about 3 minutes on 2 cores
+//	make load                                  # about 4 minutes on 2 cores
 //	make load LOADFLAGS='-rounds 9 -duration 5s'
 //	cd load && go run . -frameworks gin -libs bare,sessionkit -endpoints read
 //	cd load && go run . -endpoints read -profile /tmp/prof   # then: go tool pprof /tmp/prof/gin-sessionkit.cpu
