@@ -117,7 +117,7 @@ func (m *Manager) touchOnce(ctx context.Context, s *Session) error {
 // then costs no clock read and no store call.
 func (s *Session) settled() bool {
 	return s.extended && s.state == stateLoaded && s.ending == nil && !s.regenerate && !s.reissue &&
-		s.dirty == nil && !s.metaDirty && !s.maybeMut
+		s.dirty == nil && !s.metaDirty && s.handed == nil
 }
 
 // worthStoring reports whether a new session holds anything to keep: a
@@ -130,7 +130,14 @@ func (s *Session) worthStoring() bool {
 // reports whether they differ from what was loaded (PHP's lazy_write
 // compares the bytes the same way).
 func (m *Manager) changes(s *Session) (payload []byte, changed bool, err error) {
-	if s.dirty == nil && !s.metaDirty && !s.maybeMut {
+	if s.dirty == nil && !s.metaDirty && s.handed == nil {
+		return nil, false, nil
+	}
+	inPlace, err := m.changedInPlace(s)
+	if err != nil {
+		return nil, false, err
+	}
+	if s.dirty == nil && !s.metaDirty && len(inPlace) == 0 {
 		return nil, false, nil
 	}
 	values := s.vals()
@@ -197,9 +204,8 @@ func (m *Manager) stored(ctx context.Context, s *Session, r record, data []byte,
 		}
 	}
 	s.rec, s.loaded = r, data
-	// maybeMut stays: the values Get handed out are still the handler's,
-	// and a change through them after this commit is the next one's.
 	s.dirty, s.metaDirty = nil, false
+	m.handedStored(s) // a change through them after this commit is the next one's
 	m.indexUser(ctx, r.user, s.target, expiry)
 	m.maybeGC()
 }

@@ -191,8 +191,8 @@ func TestLazyValues(t *testing.T) {
 	// seen at commit.
 	s = load()
 	l, _ := Get[[]any](s, "l")
-	if s.lazy || !s.maybeMut {
-		t.Fatalf("Get of a slice left lazy=%v maybeMut=%v", s.lazy, s.maybeMut)
+	if s.lazy || s.handed["l"] == nil {
+		t.Fatalf("Get of a slice left lazy=%v, tracked=%v", s.lazy, s.handed["l"] != nil)
 	}
 	l[0] = "changed"
 	commitOK(t, m, s)

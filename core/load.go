@@ -137,5 +137,5 @@ func (m *Manager) reset(s *Session) {
 	m.unlock(s)
 	s.id, s.target, s.state, s.loaded = "", "", stateNew, nil
 	s.values, s.lazy, s.dirty, s.rec = nil, false, nil, record{}
-	s.metaDirty, s.maybeMut, s.regenerate, s.reissue = false, false, false, false
+	s.metaDirty, s.handed, s.regenerate, s.reissue = false, nil, false, false
 }

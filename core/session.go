@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -36,6 +35,7 @@ type Session struct {
 	loaded []byte         // the record's bytes as read: the base of Swap and merge
 	values map[string]any // decoded values (see lazy)
 	dirty  map[string]struct{}
+	handed map[string]*handedValue // values Get handed out by reference (handed.go)
 
 	lock       Lock
 	ending     *ending        // the stored session Destroy ends at commit
@@ -56,7 +56,6 @@ type Session struct {
 	lazy       bool  // values are still encoded in rec.payload: use vals, or lookup for one key
 	lookups    uint8 // lookups of single values so far (maxLookups)
 	metaDirty  bool  // Remember or SetUser changed the record's header
-	maybeMut   bool  // a value that may be changed in place (map, slice, struct) was handed out by Get
 	regenerate bool  // mint a new ID at commit
 	reissue    bool  // send the token again (Remember changed)
 	tokenSent  bool  // the token headers went out
@@ -119,6 +118,7 @@ func (s *Session) needsToken() bool {
 }
 
 func (s *Session) markDirty(key string) {
+	delete(s.handed, key) // changed outright: its value is the one to store
 	if s.dirty == nil {
 		s.dirty = make(map[string]struct{}, 4)
 	}
@@ -192,24 +192,10 @@ func (s *Session) Get(key string) (any, bool) {
 		}
 	}
 	v, ok := s.vals()[key]
-	if ok && !s.maybeMut && !scalar(v) {
-		s.maybeMut = true // the caller may change it in place: commit compares
+	if ok && !byValue(v) {
+		s.hand(key, v) // the caller may change it in place: commit compares
 	}
 	return v, ok
-}
-
-// scalar reports whether v is handed out by value all the way down (a
-// bool, a number or a string), so that no change made through it reaches
-// the session's copy. Anything else — a map, a slice, a pointer, or a
-// struct or array that may hold one — may be changed in place.
-func scalar(v any) bool {
-	switch reflect.ValueOf(v).Kind() {
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128, reflect.String:
-		return true
-	}
-	return false
 }
 
 // Get returns the value under key as a T. ok is false when the key is

@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"maps"
-	"reflect"
 	"time"
 )
 
@@ -94,11 +93,14 @@ func (m *Manager) merge(s *Session, cur []byte, now time.Time) (record, []byte, 
 	if err != nil {
 		return record{}, nil, err
 	}
-	changed := changedKeys(s, baseValues)
+	changed, err := m.ownChanges(s)
+	if err != nil {
+		return record{}, nil, err
+	}
 	for k := range changed {
 		bv, inBase := baseValues[k]
 		tv, inTheirs := theirValues[k]
-		if inBase != inTheirs || !reflect.DeepEqual(bv, tv) {
+		if inBase != inTheirs || inBase && !m.sameValue(k, bv, tv) {
 			return record{}, nil, errorf(ErrConflict, "key %q was changed by a concurrent request", k)
 		}
 		if v, ok := s.values[k]; ok {
@@ -107,16 +109,7 @@ func (m *Manager) merge(s *Session, cur []byte, now time.Time) (record, []byte, 
 			delete(theirValues, k)
 		}
 	}
-	if s.maybeMut {
-		// Keep the handler's references attached: where their value is
-		// ours, keep our copy, so a change through one after this commit
-		// is still seen by the next.
-		for k, v := range s.values {
-			if _, own := changed[k]; !own && reflect.DeepEqual(v, theirValues[k]) {
-				theirValues[k] = v
-			}
-		}
-	}
+	m.rebaseHanded(s, theirValues, changed)
 	if s.metaDirty {
 		if base.user != theirs.user || base.remember != theirs.remember {
 			return record{}, nil, errorf(ErrConflict, "the session's user or persistence was changed by a concurrent request")
@@ -131,25 +124,19 @@ func (m *Manager) merge(s *Session, cur []byte, now time.Time) (record, []byte, 
 	return m.encodeRecord(s, payload, now)
 }
 
-// changedKeys is the set of keys s changed since it loaded baseValues:
-// those it set or deleted, and, once Get handed out a value by reference
-// (a map, a slice, a struct that may hold one), those whose value was
-// changed in place, which only a comparison with the loaded values tells.
-func changedKeys(s *Session, baseValues map[string]any) map[string]struct{} {
-	if !s.maybeMut {
-		return s.dirty
+// ownChanges is the set of keys s changed since it loaded: those it set
+// or deleted, and those changed in place through a value Get handed out.
+func (m *Manager) ownChanges(s *Session) (map[string]struct{}, error) {
+	inPlace, err := m.changedInPlace(s)
+	if err != nil || len(inPlace) == 0 {
+		return s.dirty, err
 	}
 	changed := maps.Clone(s.dirty)
-	for k, v := range s.values {
-		if _, ok := changed[k]; ok {
-			continue
-		}
-		if bv, ok := baseValues[k]; !ok || !reflect.DeepEqual(v, bv) {
-			if changed == nil {
-				changed = make(map[string]struct{}, 1)
-			}
-			changed[k] = struct{}{}
-		}
+	if changed == nil {
+		changed = make(map[string]struct{}, len(inPlace))
 	}
-	return changed
+	for _, k := range inPlace {
+		changed[k] = struct{}{}
+	}
+	return changed, nil
 }
