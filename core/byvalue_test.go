@@ -51,16 +51,7 @@ func TestReadByValueEncodesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			a := m.Adapter()
-			s0 := a.Load(ctx, http.Header{})
-			s0.Set("k", tc.v)
-			h := http.Header{}
-			if err := a.Commit(ctx, s0, h); err != nil {
-				t.Fatal(err)
-			}
-			a.Release(s0)
-			c := (&http.Response{Header: h}).Cookies()[0]
-			req := http.Header{"Cookie": {c.Name + "=" + c.Value}}
+			a, req := newSessionOf(t, m, map[string]any{"k": tc.v})
 			enc.Store(0)
 			s := a.Load(ctx, req)
 			s.Get("k")

@@ -37,12 +37,7 @@ func TestInPlaceKeepsTheirDelete(t *testing.T) {
 	core.Get[map[string]any](sa, "m")
 	sa.Set("x", 1)
 
-	sb := a.Load(ctx, req) // B deletes n
-	sb.Delete("n")
-	if err := a.Commit(ctx, sb, http.Header{}); err != nil {
-		t.Fatal(err)
-	}
-	a.Release(sb)
+	otherRequest(t, a, req, func(s *core.Session) { s.Delete("n") })
 
 	if err := a.Commit(ctx, sa, http.Header{}); err != nil {
 		t.Fatal(err)
@@ -69,12 +64,7 @@ func TestInPlaceDetachedValueConflicts(t *testing.T) {
 	l, _ := core.Get[[]int](sa, "v")
 	sa.Set("x", 1)
 
-	sb := a.Load(ctx, req) // B replaces v
-	sb.Set("v", []int{5})
-	if err := a.Commit(ctx, sb, http.Header{}); err != nil {
-		t.Fatal(err)
-	}
-	a.Release(sb)
+	otherRequest(t, a, req, func(s *core.Session) { s.Set("v", []int{5}) })
 
 	if err := a.Commit(ctx, sa, http.Header{}); err != nil {
 		t.Fatal(err) // merges: A changed x, B changed v
@@ -113,17 +103,7 @@ func testSpuriousAfterCommit(t *testing.T, codec core.Codec, mine, theirs any) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	a := m.Adapter()
-	s0 := a.Load(ctx, http.Header{})
-	s0.Set("m", map[string]any{"a": "b"})
-	s0.Set("t", "old")
-	h := http.Header{}
-	if err := a.Commit(ctx, s0, h); err != nil {
-		t.Fatal(err)
-	}
-	a.Release(s0)
-	c := (&http.Response{Header: h}).Cookies()[0]
-	req := http.Header{"Cookie": {c.Name + "=" + c.Value}}
+	a, req := newSessionOf(t, m, map[string]any{"m": map[string]any{"a": "b"}, "t": "old"})
 
 	sa := a.Load(ctx, req)
 	core.Get[map[string]any](sa, "m")
@@ -131,13 +111,9 @@ func testSpuriousAfterCommit(t *testing.T, codec core.Codec, mine, theirs any) {
 	if err := a.Commit(ctx, sa, http.Header{}); err != nil { // first commit: t saved
 		t.Fatal(err)
 	}
-	sb := a.Load(ctx, req) // B, after A's first commit, changes t
-	sb.Set("t", theirs)
-	if err := a.Commit(ctx, sb, http.Header{}); err != nil {
-		t.Fatal(err)
-	}
-	a.Release(sb)
-	sa.Set("x", "y") // A's later change: another key
+	// After A's first commit, B changes t; then A changes another key.
+	otherRequest(t, a, req, func(s *core.Session) { s.Set("t", theirs) })
+	sa.Set("x", "y")
 	err = a.Commit(ctx, sa, nil)
 	a.Release(sa)
 	if err != nil {
@@ -155,19 +131,12 @@ func TestInPlaceRegenerateDestroy(t *testing.T) {
 		sa := a.Load(ctx, req)
 		l, _ := core.Get[[]int](sa, "v")
 		l[0] = 2
-		sb := a.Load(ctx, req)
-		sb.Regenerate()
-		h := http.Header{}
-		if err := a.Commit(ctx, sb, h); err != nil {
-			t.Fatal(err)
-		}
-		a.Release(sb)
+		h := otherRequest(t, a, req, func(s *core.Session) { s.Regenerate() })
 		if err := a.Commit(ctx, sa, http.Header{}); err != nil {
 			t.Fatal(err)
 		}
 		a.Release(sa)
-		c := (&http.Response{Header: h}).Cookies()[0]
-		if got := stored[[]int](t, a, http.Header{"Cookie": {c.Name + "=" + c.Value}}, "v"); got[0] != 2 {
+		if got := stored[[]int](t, a, cookieHeader(t, h), "v"); got[0] != 2 {
 			t.Fatalf("v = %v", got)
 		}
 	})
@@ -176,12 +145,7 @@ func TestInPlaceRegenerateDestroy(t *testing.T) {
 		sa := a.Load(ctx, req)
 		l, _ := core.Get[[]int](sa, "v")
 		l[0] = 2
-		sb := a.Load(ctx, req)
-		sb.Destroy()
-		if err := a.Commit(ctx, sb, http.Header{}); err != nil {
-			t.Fatal(err)
-		}
-		a.Release(sb)
+		otherRequest(t, a, req, func(s *core.Session) { s.Destroy() })
 		err := a.Commit(ctx, sa, http.Header{})
 		a.Release(sa)
 		if !errors.Is(err, core.ErrConflict) {
@@ -202,8 +166,7 @@ func TestInPlaceRegenerateDestroy(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.Release(sa)
-		c := (&http.Response{Header: h}).Cookies()[0]
-		if got := stored[[]int](t, a, http.Header{"Cookie": {c.Name + "=" + c.Value}}, "v"); got[0] != 3 {
+		if got := stored[[]int](t, a, cookieHeader(t, h), "v"); got[0] != 3 {
 			t.Fatalf("v = %v", got)
 		}
 	})

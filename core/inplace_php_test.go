@@ -24,27 +24,12 @@ func TestInPlacePHPKeepsTheirUnset(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	a := m.Adapter()
-	s0 := a.Load(ctx, http.Header{})
-	s0.Set("cart", []any{"a"})
-	s0.Set("x", nil)
-	h := http.Header{}
-	if err := a.Commit(ctx, s0, h); err != nil {
-		t.Fatal(err)
-	}
-	a.Release(s0)
-	c := (&http.Response{Header: h}).Cookies()[0]
-	req := http.Header{"Cookie": {c.Name + "=" + c.Value}}
+	a, req := newSessionOf(t, m, map[string]any{"cart": []any{"a"}, "x": nil})
 
 	sa := a.Load(ctx, req)
 	sa.Get("cart")
 	sa.Set("y", "1")
-	sb := a.Load(ctx, req)
-	sb.Delete("x")
-	if err := a.Commit(ctx, sb, http.Header{}); err != nil {
-		t.Fatal(err)
-	}
-	a.Release(sb)
+	otherRequest(t, a, req, func(s *core.Session) { s.Delete("x") })
 	if err := a.Commit(ctx, sa, http.Header{}); err != nil {
 		t.Fatal(err)
 	}

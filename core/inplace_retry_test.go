@@ -33,18 +33,7 @@ func TestInPlaceManyRebases(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	a := m.Adapter()
-	s0 := a.Load(ctx, http.Header{})
-	s0.Set("v", []int{1})
-	s0.Set("m", map[string]any{"k": "a"})
-	s0.Set("other", 0)
-	h := http.Header{}
-	if err := a.Commit(ctx, s0, h); err != nil {
-		t.Fatal(err)
-	}
-	a.Release(s0)
-	c := (&http.Response{Header: h}).Cookies()[0]
-	req := http.Header{"Cookie": {c.Name + "=" + c.Value}}
+	a, req := newSessionOf(t, m, map[string]any{"v": []int{1}, "m": map[string]any{"k": "a"}, "other": 0})
 
 	sa := a.Load(ctx, req)
 	l, _ := core.Get[[]int](sa, "v")

@@ -31,6 +31,14 @@ func inPlaceManager(t *testing.T, values map[string]any) (*core.Manager, core.Ad
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
+	a, req := newSessionOf(t, m, values)
+	return m, a, req
+}
+
+// newSessionOf creates a session of m holding values and returns m's
+// adapter and the request header that names the session.
+func newSessionOf(t *testing.T, m *core.Manager, values map[string]any) (core.Adapter, http.Header) {
+	t.Helper()
 	a := m.Adapter()
 	ctx := context.Background()
 	s := a.Load(ctx, http.Header{})
@@ -42,11 +50,18 @@ func inPlaceManager(t *testing.T, values map[string]any) (*core.Manager, core.Ad
 		t.Fatal(err)
 	}
 	a.Release(s)
+	return a, cookieHeader(t, h)
+}
+
+// cookieHeader is the request header that sends back the one cookie a
+// response header set.
+func cookieHeader(t *testing.T, h http.Header) http.Header {
+	t.Helper()
 	cookies := (&http.Response{Header: h}).Cookies()
 	if len(cookies) != 1 {
 		t.Fatalf("Set-Cookie %q", h.Values("Set-Cookie"))
 	}
-	return m, a, http.Header{"Cookie": {cookies[0].Name + "=" + cookies[0].Value}}
+	return http.Header{"Cookie": {cookies[0].Name + "=" + cookies[0].Value}}
 }
 
 // stored reads key of the session req names, in a request of its own.
@@ -61,17 +76,26 @@ func stored[T any](t *testing.T, a core.Adapter, req http.Header, key string) T 
 	return v
 }
 
-// commitOther is request B: it sets "other" to 1 and commits while A is
-// under way.
-func commitOther(t *testing.T, a core.Adapter, req http.Header) {
+// otherRequest is request B of the session req names, run while A is
+// under way: it does f to its session and commits, and returns the
+// response header it wrote.
+func otherRequest(t *testing.T, a core.Adapter, req http.Header, f func(*core.Session)) http.Header {
 	t.Helper()
 	ctx := context.Background()
 	s := a.Load(ctx, req)
-	s.Set("other", 1)
-	if err := a.Commit(ctx, s, http.Header{}); err != nil {
+	f(s)
+	h := http.Header{}
+	if err := a.Commit(ctx, s, h); err != nil {
 		t.Fatal(err)
 	}
 	a.Release(s)
+	return h
+}
+
+// commitOther is request B setting "other" to 1.
+func commitOther(t *testing.T, a core.Adapter, req http.Header) {
+	t.Helper()
+	otherRequest(t, a, req, func(s *core.Session) { s.Set("other", 1) })
 }
 
 // A value Get hands out by reference and the handler changes in place,
@@ -134,13 +158,10 @@ func TestInPlaceChangeConflicts(t *testing.T) {
 	sa := a.Load(ctx, req)
 	l, _ := core.Get[[]int](sa, "v")
 	l[0]++
-	sb := a.Load(ctx, req)
-	lb, _ := core.Get[[]int](sb, "v")
-	lb[0]++
-	if err := a.Commit(ctx, sb, http.Header{}); err != nil {
-		t.Fatal(err)
-	}
-	a.Release(sb)
+	otherRequest(t, a, req, func(s *core.Session) {
+		lb, _ := core.Get[[]int](s, "v")
+		lb[0]++
+	})
 	err := a.Commit(ctx, sa, http.Header{})
 	a.Release(sa)
 	if !errors.Is(err, core.ErrConflict) {
