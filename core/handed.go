@@ -17,22 +17,26 @@ import (
 // own types (JSON's float64 for an int) would fool.
 type handedValue struct {
 	v     any
-	enc   []byte // v's encoding when it last matched the session; nil: unknown
-	stale bool   // a concurrent request changed or removed the key under v
+	enc   []byte       // v's encoding when it last matched the session; nil: unknown
+	stale bool         // a concurrent request changed or removed the key under v
+	prev  *handedValue // a stale value of the key handed out before this one
 }
 
 // hand starts tracking key, whose value v Get is about to hand out by
 // reference; the caller holds s.mu. A key already tracked keeps its
 // baseline: the handler may have changed the value since the first Get.
+// One whose value went stale tracks v from now on and keeps the stale one
+// too: a change through it is still a conflict.
 func (s *Session) hand(key string, v any) {
-	if _, ok := s.handed[key]; ok {
+	prev, ok := s.handed[key]
+	if ok && !prev.stale {
 		return
 	}
 	if s.handed == nil {
 		s.handed = make(map[string]*handedValue, 2)
 	}
 	enc, _ := s.m.encodeOne(key, v)
-	s.handed[key] = &handedValue{v: v, enc: enc}
+	s.handed[key] = &handedValue{v: v, enc: enc, prev: prev}
 }
 
 // encodeOne is the codec's encoding of key holding v alone, for comparing
@@ -58,15 +62,17 @@ func (m *Manager) sameValue(key string, a, b any) bool {
 // (its change would overwrite theirs unseen).
 func (m *Manager) changedInPlace(s *Session) ([]string, error) {
 	var keys []string
-	for k, h := range s.handed {
-		enc, ok := m.encodeOne(k, h.v)
-		if ok && h.enc != nil && bytes.Equal(enc, h.enc) {
-			continue
+	for k, head := range s.handed {
+		for h := head; h != nil; h = h.prev {
+			enc, ok := m.encodeOne(k, h.v)
+			if ok && h.enc != nil && bytes.Equal(enc, h.enc) {
+				continue
+			}
+			if h.stale {
+				return nil, errorf(ErrConflict, "key %q, changed in place, was changed by a concurrent request", k)
+			}
+			keys = append(keys, k)
 		}
-		if h.stale {
-			return nil, errorf(ErrConflict, "key %q, changed in place, was changed by a concurrent request", k)
-		}
-		keys = append(keys, k)
 	}
 	return keys, nil
 }

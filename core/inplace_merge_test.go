@@ -171,3 +171,55 @@ func TestInPlaceRegenerateDestroy(t *testing.T) {
 		}
 	})
 }
+
+// After a merge detached a value (B replaced its key), a new Get of the
+// key hands out B's value, tracked like any: a change through it is saved,
+// while a change through the detached one is still a conflict.
+func TestInPlaceValueAfterDetach(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		old  bool // change the detached value
+		want []int
+	}{
+		{"new value", false, []int{6}},
+		{"detached value", true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, a, req := inPlaceManager(t, map[string]any{"v": []int{1}})
+			sa := a.Load(ctx, req)
+			old, _ := core.Get[[]int](sa, "v")
+			sa.Set("x", 1)
+			otherRequest(t, a, req, func(s *core.Session) { s.Set("v", []int{5}) })
+			if err := a.Commit(ctx, sa, http.Header{}); err != nil {
+				t.Fatal(err) // merged: A changed x, B changed v
+			}
+			cur, _ := core.Get[[]int](sa, "v")
+			if cur[0] != 5 {
+				t.Fatalf("Get after the merge: %v, want B's [5]", cur)
+			}
+			if tc.old {
+				old[0] = 9
+			} else {
+				cur[0] = 6
+			}
+			err := a.Commit(ctx, sa, nil)
+			a.Release(sa)
+			if tc.want == nil {
+				if !errors.Is(err, core.ErrConflict) {
+					t.Fatalf("a change through the detached value: %v, want ErrConflict", err)
+				}
+				if got := stored[[]int](t, a, req, "v"); got[0] != 5 {
+					t.Fatalf("v = %v, want B's [5]", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := stored[[]int](t, a, req, "v"); got[0] != tc.want[0] {
+				t.Fatalf("v = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
